@@ -1,0 +1,36 @@
+# jabclnd: a PostgreSQL extension that makes the database an XMPP client.
+# Built with PGXS: `make`, `make install`, `make installcheck` (against a
+# running server that preloads jabclnd; test/run sets one up).
+
+MODULE_big = jabclnd
+EXTENSION = jabclnd
+DATA = sql/jabclnd--1.0.sql
+PGFILEDESC = "jabclnd - XMPP client inside PostgreSQL"
+
+OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/*.cpp)))
+
+# Every sql/*.sql except the extension script is a pg_regress test.
+REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/jabclnd--%,$(wildcard sql/*.sql))))
+
+PG_CONFIG ?= pg_config
+
+STROPHE_CFLAGS := $(shell pkg-config --cflags libstrophe)
+STROPHE_LIBS := $(shell pkg-config --libs libstrophe)
+
+# PostgreSQL's headers are included as system headers so that their
+# warnings (the C++17 `register` keyword among them) are not ours; our own
+# code is held to -Wall -Wextra. CI adds WERROR=1.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) $(STROPHE_CFLAGS)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register $(if $(WERROR),-Werror)
+SHLIB_LINK = $(STROPHE_LIBS) -lstdc++
+
+# The server is built with LLVM JIT, so PGXS would also compile every .cpp
+# to bitcode with clang for inlining into JIT-compiled queries. Our code is
+# a background worker and a few trigger functions that no query plan
+# inlines, so the bitcode would only add a clang dependency and a second
+# C++ compile with other flags: switch it off. `override` because
+# Makefile.global, included below, sets with_llvm = yes.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

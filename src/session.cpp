@@ -1,0 +1,730 @@
+/*
+ * session.cpp: the XMPP connection, driven through libstrophe 0.12.
+ *
+ * Everything here runs in the worker process, on its only thread. The C
+ * callbacks at the bottom of this file are what libstrophe calls: each one
+ * catches every C++ exception (nothing may unwind through libstrophe's
+ * frames) and hands the work to the Session, which only records plain
+ * events. No PostgreSQL call happens here; see ../shared/DESIGN.md.
+ */
+#include "session.h"
+#include "stanza.h"
+
+#include <strophe.h>
+
+#include <csignal>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+namespace session
+{
+
+namespace
+{
+
+const char *const NS_PING = "urn:xmpp:ping";
+const char *const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
+const char *const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const char *const NS_SID = "urn:xmpp:sid:0";
+
+/* Bounds on what piles up between two takes, so a flood cannot eat memory. */
+const size_t MAX_QUEUED_MESSAGES = 10000;
+const size_t MAX_QUEUED_LOG_LINES = 1000;
+/* How many xmpp_run_once calls one pump may make at most. */
+const int MAX_RUNS_PER_PUMP = 64;
+
+/*
+ * The one live session of this process, for the C callbacks that carry no
+ * user data (the socket callback) and for handshake_socket(). Set and
+ * cleared by the Session itself.
+ */
+Session *live_session = nullptr;
+volatile sig_atomic_t login_socket = -1;
+
+/* Activity counter bumped by every callback, so pump() sees progress. */
+uint64_t callbacks_seen = 0;
+
+/* libstrophe's allocated strings, freed with the context's allocator. */
+std::string
+take_string(xmpp_ctx_t *ctx, char *text)
+{
+	std::string result = text ? text : "";
+	if (text)
+		xmpp_free(ctx, text);
+	return result;
+}
+
+std::string
+child_text(xmpp_ctx_t *ctx, xmpp_stanza_t *stanza, const char *name, bool *present)
+{
+	xmpp_stanza_t *child = xmpp_stanza_get_child_by_name(stanza, name);
+	*present = child != nullptr;
+	return child ? take_string(ctx, xmpp_stanza_get_text(child)) : "";
+}
+
+std::string
+attribute(xmpp_stanza_t *stanza, const char *name)
+{
+	const char *value = xmpp_stanza_get_attribute(stanza, name);
+	return value ? value : "";
+}
+
+/*
+ * The defined condition and text of an <error/> child, e.g.
+ * "service-unavailable: User does not exist".
+ */
+std::string
+describe_error(xmpp_ctx_t *ctx, xmpp_stanza_t *stanza)
+{
+	xmpp_stanza_t *error = xmpp_stanza_get_child_by_name(stanza, "error");
+	std::string condition, text;
+
+	if (!error)
+		return "error without details";
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(error); c; c = xmpp_stanza_get_next(c))
+	{
+		const char *name = xmpp_stanza_get_name(c);
+		const char *ns = xmpp_stanza_get_ns(c);
+		if (!name || !ns || strcmp(ns, NS_STANZAS) != 0)
+			continue;
+		if (strcmp(name, "text") == 0)
+			text = take_string(ctx, xmpp_stanza_get_text(c));
+		else if (condition.empty())
+			condition = name;
+	}
+	if (condition.empty())
+		condition = "undefined-condition";
+	const std::string type = attribute(error, "type");
+	std::string result = "the server answered with an error: " + condition;
+	if (!type.empty())
+		result += " (" + type + ")";
+	if (!text.empty())
+		result += ": " + text;
+	return result;
+}
+
+/*
+ * libstrophe logs every stanza at debug level, SASL exchanges included: the
+ * <auth/> and <response/> elements carry the password (PLAIN) or proofs of
+ * it (SCRAM). Anything that looks like SASL or legacy auth is replaced.
+ */
+bool
+mentions_credentials(const char *message)
+{
+	static const char *const markers[] = {
+		"<auth",	 "<response", "<challenge", "<success", "xmpp-sasl",
+		"iq:auth",	 "<password", "<digest",	"password", nullptr,
+	};
+	for (const char *const *m = markers; *m; m++)
+		if (strstr(message, *m))
+			return true;
+	return false;
+}
+
+/* Sets TCP keepalive so a silently dead peer is noticed by the kernel too. */
+void
+enable_keepalive(int fd)
+{
+	int on = 1, idle = 60, interval = 10, count = 3;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
+extern "C" void
+log_callback(void *userdata, xmpp_log_level_t level, const char *area, const char *message)
+{
+	try
+	{
+		static_cast<Session *>(userdata)->on_log(static_cast<int>(level), area, message);
+	}
+	catch (...)
+	{
+		/* a log line lost to a failed allocation is not worth unwinding libstrophe */
+	}
+}
+
+extern "C" int
+socket_callback(xmpp_conn_t *, void *sock)
+{
+	try
+	{
+		if (live_session)
+			live_session->on_socket(*static_cast<int *>(sock));
+	}
+	catch (...)
+	{
+	}
+	return 0;
+}
+
+extern "C" int
+certificate_failure_callback(const xmpp_tlscert_t *, const char *error)
+{
+	try
+	{
+		if (live_session)
+			live_session->on_certificate_failure(error);
+	}
+	catch (...)
+	{
+	}
+	return 0; /* reject: jabclnd.tls_verify = off uses XMPP_CONN_FLAG_TRUST_TLS instead */
+}
+
+extern "C" void
+connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
+					xmpp_stream_error_t *stream_error, void *userdata)
+{
+	try
+	{
+		Session *session = static_cast<Session *>(userdata);
+		callbacks_seen++;
+		if (event == XMPP_CONN_CONNECT)
+			session->on_connected();
+		else if (event == XMPP_CONN_DISCONNECT || event == XMPP_CONN_FAIL)
+		{
+			std::string detail;
+			if (stream_error)
+			{
+				detail = "stream error";
+				if (stream_error->text)
+					detail += std::string(": ") + stream_error->text;
+			}
+			session->on_disconnected(error, stream_error ? detail.c_str() : nullptr);
+		}
+	}
+	catch (...)
+	{
+	}
+}
+
+extern "C" int
+message_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
+{
+	callbacks_seen++;
+	try
+	{
+		return static_cast<Session *>(userdata)->on_message(stanza);
+	}
+	catch (...)
+	{
+		return 1;
+	}
+}
+
+extern "C" int
+iq_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
+{
+	callbacks_seen++;
+	try
+	{
+		return static_cast<Session *>(userdata)->on_iq(stanza);
+	}
+	catch (...)
+	{
+		return 1;
+	}
+}
+
+extern "C" int
+presence_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
+{
+	callbacks_seen++;
+	try
+	{
+		return static_cast<Session *>(userdata)->on_presence(stanza);
+	}
+	catch (...)
+	{
+		return 1;
+	}
+}
+
+} // namespace
+
+int
+handshake_socket()
+{
+	return login_socket;
+}
+
+/* libstrophe keeps a pointer to this struct: it lives as long as the context. */
+struct Session::Logger
+{
+	xmpp_log_t log;
+};
+
+Session::Session(int log_level) : logger_(new Logger)
+{
+	logger_->log.handler = log_callback;
+	logger_->log.userdata = this;
+	(void)log_level; /* the worker filters by level; libstrophe reports all */
+	xmpp_initialize();
+	ctx_ = xmpp_ctx_new(nullptr, &logger_->log);
+	if (!ctx_)
+		throw std::bad_alloc();
+	live_session = this;
+}
+
+Session::~Session()
+{
+	release_connection();
+	xmpp_ctx_free(ctx_);
+	live_session = nullptr;
+}
+
+void
+Session::release_connection()
+{
+	login_socket = -1;
+	if (conn_)
+	{
+		xmpp_conn_release(conn_);
+		conn_ = nullptr;
+	}
+	socket_ = -1;
+	phase_ = Phase::idle;
+}
+
+std::string
+Session::connect(const Account &account, const Options &options)
+{
+	long flags = 0;
+
+	release_connection();
+	pending_failure_.clear();
+	abort_reason_.clear();
+	auth_failed_ = false;
+	bound_jid_.clear();
+	account_jid_ = account.jid;
+
+	conn_ = xmpp_conn_new(ctx_);
+	if (!conn_)
+		return "could not allocate an XMPP connection";
+
+	switch (options.tls)
+	{
+		case Tls::required:
+			flags |= XMPP_CONN_FLAG_MANDATORY_TLS;
+			break;
+		case Tls::direct:
+			flags |= XMPP_CONN_FLAG_LEGACY_SSL;
+			break;
+		case Tls::disabled:
+			flags |= XMPP_CONN_FLAG_DISABLE_TLS;
+			break;
+	}
+	if (!options.verify)
+		flags |= XMPP_CONN_FLAG_TRUST_TLS;
+	/*
+	 * Stream management would let libstrophe resend our unacknowledged
+	 * stanzas on resume, behind the worker's back; the barrier ping gives
+	 * the worker its own proof of processing, so it is not needed to send.
+	 * For receiving, a fresh session per login makes the server re-route
+	 * what we did not acknowledge (to offline storage) rather than lose it.
+	 */
+	xmpp_conn_set_flags(conn_, flags);
+	if (!options.ca_file.empty())
+		xmpp_conn_set_cafile(conn_, options.ca_file.c_str());
+	xmpp_conn_set_certfail_handler(conn_, certificate_failure_callback);
+	xmpp_conn_set_sockopt_callback(conn_, socket_callback);
+	xmpp_conn_set_jid(conn_, account.jid.c_str());
+	xmpp_conn_set_pass(conn_, account.password.c_str());
+
+	xmpp_handler_add(conn_, message_callback, nullptr, "message", nullptr, this);
+	xmpp_handler_add(conn_, iq_callback, nullptr, "iq", nullptr, this);
+	xmpp_handler_add(conn_, presence_callback, nullptr, "presence", nullptr, this);
+
+	const char *host = account.host.empty() ? nullptr : account.host.c_str();
+	std::string domain;
+	if (!host)
+	{
+		/* Without a host libstrophe does a blocking SRV lookup: name the domain instead. */
+		const size_t at = account.jid.find('@');
+		const size_t slash = account.jid.find('/');
+		domain = account.jid.substr(at + 1, slash == std::string::npos ? std::string::npos
+																		: slash - at - 1);
+		host = domain.c_str();
+	}
+	phase_ = Phase::connecting;
+	if (xmpp_connect_client(conn_, host, static_cast<unsigned short>(account.port),
+							connection_callback, this) != XMPP_EOK)
+	{
+		std::string reason = "could not connect to " + std::string(host) + ":" +
+							 std::to_string(account.port);
+		if (!pending_failure_.empty())
+			reason += ": " + pending_failure_;
+		release_connection();
+		return reason;
+	}
+	return "";
+}
+
+void
+Session::disconnect()
+{
+	if (!conn_ || phase_ == Phase::idle || phase_ == Phase::closing)
+		return;
+	if (phase_ == Phase::online)
+	{
+		xmpp_stanza_t *presence = xmpp_presence_new(ctx_);
+		xmpp_stanza_set_type(presence, "unavailable");
+		xmpp_send(conn_, presence);
+		xmpp_stanza_release(presence);
+	}
+	phase_ = Phase::closing;
+	xmpp_disconnect(conn_);
+}
+
+void
+Session::abort(const std::string &reason)
+{
+	if (!conn_)
+		return;
+	Ending ending;
+	ending.was_online = phase_ == Phase::online;
+	ending.reason = reason;
+	events_.endings.push_back(ending);
+	release_connection();
+}
+
+void
+Session::pump()
+{
+	/*
+	 * One xmpp_run_once reads at most 4096 bytes, and TLS may hold
+	 * decrypted data the socket no longer shows as readable: run a few
+	 * times, and on while callbacks keep firing.
+	 */
+	for (int run = 0; run < MAX_RUNS_PER_PUMP; run++)
+	{
+		const uint64_t before = callbacks_seen;
+		xmpp_run_once(ctx_, 0);
+		if (run >= 3 && callbacks_seen == before)
+			break;
+	}
+}
+
+Events
+Session::take_events()
+{
+	Events taken;
+	std::swap(taken, events_);
+	return taken;
+}
+
+bool
+Session::wants_to_write() const
+{
+	return conn_ && xmpp_conn_send_queue_len(conn_) > 0;
+}
+
+bool
+Session::tcp_connecting() const
+{
+	return conn_ && phase_ == Phase::connecting && xmpp_conn_is_connecting(conn_);
+}
+
+void
+Session::on_socket(int fd)
+{
+	socket_ = fd;
+	enable_keepalive(fd);
+	if (phase_ == Phase::connecting)
+		login_socket = fd;
+}
+
+void
+Session::on_connected()
+{
+	phase_ = Phase::online;
+	login_socket = -1;
+	const char *bound = xmpp_conn_get_bound_jid(conn_);
+	bound_jid_ = bound ? bound : account_jid_;
+	events_.came_online = true;
+
+	/* Initial presence: the server then delivers what was stored for us offline. */
+	xmpp_stanza_t *presence = xmpp_presence_new(ctx_);
+	xmpp_send(conn_, presence);
+	xmpp_stanza_release(presence);
+}
+
+void
+Session::on_disconnected(int error, const char *stream_error)
+{
+	if (phase_ == Phase::idle)
+		return;
+	Ending ending;
+	ending.was_online = phase_ == Phase::online;
+	ending.auth_failed = auth_failed_;
+	if (!abort_reason_.empty())
+		ending.reason = abort_reason_;
+	else if (!pending_failure_.empty())
+		ending.reason = pending_failure_;
+	else if (stream_error)
+		ending.reason = stream_error;
+	else if (error)
+		ending.reason = std::string("connection error: ") + strerror(error);
+	else if (phase_ == Phase::closing)
+		ending.reason = "logged out";
+	else
+		ending.reason = ending.was_online ? "the server closed the connection"
+										  : "the server closed the connection during login";
+	events_.endings.push_back(ending);
+	/*
+	 * The connection object cannot be released from inside its own
+	 * callback; mark the phase and let the next connect() release it.
+	 */
+	phase_ = Phase::idle;
+	socket_ = -1;
+	login_socket = -1;
+}
+
+void
+Session::on_log(int level, const char *area, const char *message)
+{
+	if (!message)
+		return;
+	const bool secret = mentions_credentials(message);
+	if (level >= XMPP_LEVEL_WARN && !secret)
+	{
+		/* Keep the best explanation for the disconnect that usually follows. */
+		pending_failure_ = message;
+	}
+	if (strstr(message, "auth failed") || strstr(message, "Cannot authenticate"))
+	{
+		auth_failed_ = true;
+		pending_failure_ = "authentication failed: the server refused the account's "
+						   "credentials (check acc_jid and acc_pass)";
+	}
+	if (events_.log.size() >= MAX_QUEUED_LOG_LINES)
+		return;
+	LogLine line;
+	line.level = level;
+	line.text = std::string(area ? area : "?") + ": " +
+				(secret ? std::string("[authentication exchange not logged]") : message);
+	events_.log.push_back(std::move(line));
+}
+
+void
+Session::on_certificate_failure(const char *error)
+{
+	pending_failure_ = std::string("the server's TLS certificate was rejected: ") +
+					   (error ? error : "verification failed") +
+					   " (check jabclnd.tls_ca_file, or the account's domain)";
+}
+
+int
+Session::on_message(xmpp_stanza_t *stanza)
+{
+	const std::string type = attribute(stanza, "type");
+	if (type == "error")
+	{
+		MessageError error;
+		error.id = attribute(stanza, "id");
+		error.reason = describe_error(ctx_, stanza);
+		if (!error.id.empty() && events_.errors.size() < MAX_QUEUED_MESSAGES)
+			events_.errors.push_back(std::move(error));
+		return 1;
+	}
+
+	IncomingMessage message;
+	message.body = child_text(ctx_, stanza, "body", &message.has_body);
+	message.subject = child_text(ctx_, stanza, "subject", &message.has_subject);
+	if (!message.has_body && !message.has_subject)
+		return 1; /* chat states, receipts and the like: nothing to store */
+	if (events_.messages.size() >= MAX_QUEUED_MESSAGES)
+		return 1; /* unacknowledged by stream management: the server keeps it */
+	message.from = attribute(stanza, "from");
+	message.type = type.empty() ? "normal" : type;
+	message.id = attribute(stanza, "id");
+	char *text = nullptr;
+	size_t length = 0;
+	if (xmpp_stanza_to_text(stanza, &text, &length) == XMPP_EOK)
+		message.stanza = take_string(ctx_, text);
+	events_.messages.push_back(std::move(message));
+	return 1;
+}
+
+int
+Session::on_iq(xmpp_stanza_t *stanza)
+{
+	const std::string type = attribute(stanza, "type");
+	if (type == "result" || type == "error")
+	{
+		const std::string id = attribute(stanza, "id");
+		if (id.rfind("jabclnd-ping-", 0) == 0)
+			events_.answered_iq_ids.push_back(id);
+		return 1;
+	}
+	if (type == "get" || type == "set")
+		reply_to_iq(stanza);
+	return 1;
+}
+
+int
+Session::on_presence(xmpp_stanza_t *)
+{
+	return 1;
+}
+
+/*
+ * RFC 6120 8.2.3: every get/set gets an answer. We implement ping and
+ * disco#info; everything else is service-unavailable.
+ */
+void
+Session::reply_to_iq(xmpp_stanza_t *request)
+{
+	xmpp_stanza_t *query = xmpp_stanza_get_children(request);
+	while (query && !xmpp_stanza_is_tag(query))
+		query = xmpp_stanza_get_next(query);
+	const char *ns = query ? xmpp_stanza_get_ns(query) : nullptr;
+	const char *name = query ? xmpp_stanza_get_name(query) : nullptr;
+	const std::string type = attribute(request, "type");
+	xmpp_stanza_t *reply = xmpp_stanza_reply(request);
+
+	if (type == "get" && ns && strcmp(ns, NS_PING) == 0 && name && strcmp(name, "ping") == 0)
+		xmpp_stanza_set_type(reply, "result");
+	else if (type == "get" && ns && strcmp(ns, NS_DISCO_INFO) == 0)
+	{
+		xmpp_stanza_set_type(reply, "result");
+		xmpp_stanza_t *info = xmpp_stanza_new(ctx_);
+		xmpp_stanza_set_name(info, "query");
+		xmpp_stanza_set_ns(info, NS_DISCO_INFO);
+		const char *node = xmpp_stanza_get_attribute(query, "node");
+		if (node)
+			xmpp_stanza_set_attribute(info, "node", node);
+		xmpp_stanza_t *identity = xmpp_stanza_new(ctx_);
+		xmpp_stanza_set_name(identity, "identity");
+		xmpp_stanza_set_attribute(identity, "category", "client");
+		xmpp_stanza_set_attribute(identity, "type", "bot");
+		xmpp_stanza_set_attribute(identity, "name", "jabclnd");
+		xmpp_stanza_add_child_ex(info, identity, 0);
+		for (const char *feature : {NS_DISCO_INFO, NS_PING, NS_SID})
+		{
+			xmpp_stanza_t *f = xmpp_stanza_new(ctx_);
+			xmpp_stanza_set_name(f, "feature");
+			xmpp_stanza_set_attribute(f, "var", feature);
+			xmpp_stanza_add_child_ex(info, f, 0);
+		}
+		xmpp_stanza_add_child_ex(reply, info, 0);
+	}
+	else
+	{
+		xmpp_stanza_release(reply);
+		reply = xmpp_stanza_reply_error(request, "cancel", "service-unavailable", nullptr);
+	}
+	if (reply)
+	{
+		xmpp_send(conn_, reply);
+		xmpp_stanza_release(reply);
+	}
+}
+
+std::string
+Session::send_checked(xmpp_stanza_t *stanza, size_t max_size)
+{
+	char *text = nullptr;
+	size_t length = 0;
+	if (xmpp_stanza_to_text(stanza, &text, &length) != XMPP_EOK)
+		return "the stanza could not be serialised";
+	if (length > max_size)
+	{
+		xmpp_free(ctx_, text);
+		return "the stanza is " + std::to_string(length) +
+			   " bytes, more than jabclnd.max_stanza_size (" + std::to_string(max_size) +
+			   "); servers close the stream on oversized stanzas";
+	}
+	xmpp_send_raw(conn_, text, length);
+	xmpp_free(ctx_, text);
+	return "";
+}
+
+std::string
+Session::send_raw_message(const std::string &xml, const std::string &id, size_t max_size,
+						  std::string *problem)
+{
+	xmpp_stanza_t *stanza = xmpp_stanza_new_from_string(ctx_, xml.c_str());
+	if (!stanza)
+	{
+		*problem = "message_stanza is not well-formed XML";
+		return "";
+	}
+	std::string sent_id;
+	const char *name = xmpp_stanza_get_name(stanza);
+	if (!name || strcmp(name, "message") != 0)
+		*problem = std::string("message_stanza is a <") + (name ? name : "?") +
+				   "> element; only <message> stanzas are sent";
+	else
+	{
+		const char *to = xmpp_stanza_get_to(stanza);
+		*problem = to ? stanza::check_jid(to, "the to attribute of message_stanza")
+					  : "message_stanza has no to attribute";
+	}
+	if (problem->empty())
+	{
+		const char *own_id = xmpp_stanza_get_id(stanza);
+		if (!own_id || !*own_id)
+			xmpp_stanza_set_id(stanza, id.c_str());
+		sent_id = xmpp_stanza_get_id(stanza);
+		*problem = send_checked(stanza, max_size);
+		if (!problem->empty())
+			sent_id.clear();
+	}
+	xmpp_stanza_release(stanza);
+	return sent_id;
+}
+
+std::string
+Session::send_message(const std::string &to, const std::string &type, const std::string *subject,
+					  const std::string *body, const std::string &id, size_t max_size)
+{
+	xmpp_stanza_t *message = xmpp_message_new(ctx_, type.c_str(), to.c_str(), id.c_str());
+	auto add_text_child = [&](const char *name, const std::string &text) {
+		xmpp_stanza_t *child = xmpp_stanza_new(ctx_);
+		xmpp_stanza_set_name(child, name);
+		xmpp_stanza_t *content = xmpp_stanza_new(ctx_);
+		xmpp_stanza_set_text_with_size(content, text.data(), text.size());
+		xmpp_stanza_add_child_ex(child, content, 0);
+		xmpp_stanza_add_child_ex(message, child, 0);
+	};
+	if (subject)
+		add_text_child("subject", *subject);
+	if (body)
+		add_text_child("body", *body);
+	/* XEP-0359: the same id, in a form servers and archives keep. */
+	xmpp_stanza_t *origin = xmpp_stanza_new(ctx_);
+	xmpp_stanza_set_name(origin, "origin-id");
+	xmpp_stanza_set_ns(origin, NS_SID);
+	xmpp_stanza_set_id(origin, id.c_str());
+	xmpp_stanza_add_child_ex(message, origin, 0);
+
+	std::string problem = send_checked(message, max_size);
+	xmpp_stanza_release(message);
+	return problem;
+}
+
+std::string
+Session::send_ping()
+{
+	const std::string id = "jabclnd-ping-" + std::to_string(++next_id_);
+	xmpp_stanza_t *iq = xmpp_iq_new(ctx_, "get", id.c_str());
+	const size_t at = bound_jid_.find('@');
+	const size_t slash = bound_jid_.find('/');
+	const std::string domain =
+		bound_jid_.substr(at + 1, slash == std::string::npos ? std::string::npos : slash - at - 1);
+	xmpp_stanza_set_to(iq, domain.c_str());
+	xmpp_stanza_t *ping = xmpp_stanza_new(ctx_);
+	xmpp_stanza_set_name(ping, "ping");
+	xmpp_stanza_set_ns(ping, NS_PING);
+	xmpp_stanza_add_child_ex(iq, ping, 0);
+	xmpp_send(conn_, iq);
+	xmpp_stanza_release(iq);
+	return id;
+}
+
+} // namespace session

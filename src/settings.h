@@ -1,0 +1,43 @@
+/*
+ * settings.h: the jabclnd.* configuration parameters (GUCs).
+ *
+ * All are set in postgresql.conf. Those the worker reads at login take
+ * effect at the next login after a reload; jabclnd.database, jabclnd.role
+ * and jabclnd.enabled make the worker restart itself on reload, because a
+ * background worker cannot leave the database it connected to.
+ */
+#pragma once
+
+enum TlsMode
+{
+	TLS_REQUIRED, /* STARTTLS, never send credentials without it */
+	TLS_DIRECT,	  /* XEP-0368: TLS from the first byte */
+	TLS_DISABLED  /* plain text; for a trusted loopback only */
+};
+
+enum XmppLogLevel
+{
+	XMPP_LOG_DEBUG,
+	XMPP_LOG_INFO,
+	XMPP_LOG_WARN,
+	XMPP_LOG_ERROR
+};
+
+extern char *jabclnd_database;
+extern char *jabclnd_role;
+extern bool jabclnd_enabled;
+extern int jabclnd_safety_poll_interval_ms;
+extern int jabclnd_batch_size;
+extern int jabclnd_max_stanza_size;
+extern int jabclnd_max_attempts;
+extern int jabclnd_tls;
+extern char *jabclnd_tls_ca_file;
+extern bool jabclnd_tls_verify;
+extern int jabclnd_connect_timeout_ms;
+extern int jabclnd_retry_min_delay_ms;
+extern int jabclnd_retry_max_delay_ms;
+extern int jabclnd_ping_interval_ms;
+extern int jabclnd_log_level;
+
+/* Defines every setting; called once from _PG_init. */
+void define_settings(void);

@@ -1,0 +1,59 @@
+/*
+ * shared_state.h: what the worker publishes in shared memory.
+ *
+ * The worker writes its connection state, last error and counters here so
+ * that jabclnd_status() answers from any session without waiting on the
+ * worker, and writers find the worker's latch here to wake it at commit.
+ * Only plain data: no process-local pointer ever goes into shared memory
+ * (the latch is found through the worker's PGPROC number).
+ */
+#pragma once
+
+#include <stdint.h>
+
+enum WorkerState
+{
+	WS_STOPPED,		   /* no worker running */
+	WS_DISABLED,	   /* jabclnd.enabled = off */
+	WS_NO_EXTENSION,   /* CREATE EXTENSION jabclnd not run in jabclnd.database */
+	WS_NO_ACCOUNT,	   /* no enabled row in xmpp_accounts */
+	WS_CONNECTING,	   /* login in progress */
+	WS_ONLINE,		   /* logged in, sending and receiving */
+	WS_OFFLINE,		   /* connection lost or refused; retrying at next_retry */
+	WS_AUTH_FAILED,	   /* the server refused the credentials; retrying at next_retry */
+	WS_DATABASE_ERROR, /* a unit of SQL work failed; retrying */
+};
+
+#define STATUS_TEXT_LEN 1024
+
+/* Size to request in shared memory; called from the shmem_request hook. */
+size_t shared_state_size(void);
+/* Creates or attaches the shared struct; called from the shmem_startup hook. */
+void shared_state_init(void);
+
+/* Worker side. */
+void shared_state_register_worker(void);
+void shared_state_unregister_worker(void);
+void shared_state_set(WorkerState state, const char *jid, const char *error);
+void shared_state_set_next_retry(int64_t timestamp);
+void shared_state_count(uint64_t sent, uint64_t failed, uint64_t received);
+
+/* Any backend. */
+void shared_state_wake_worker(void);
+bool shared_state_is_worker(void);
+
+/* A consistent copy for jabclnd_status(). */
+struct StatusSnapshot
+{
+	WorkerState state;
+	int worker_pid;
+	int64_t since;		/* TimestampTz of the last state change, 0 if never */
+	int64_t next_retry; /* TimestampTz, 0 if none */
+	uint64_t sent;
+	uint64_t failed;
+	uint64_t received;
+	char jid[STATUS_TEXT_LEN];
+	char last_error[STATUS_TEXT_LEN];
+};
+void shared_state_snapshot(StatusSnapshot *out);
+const char *worker_state_name(WorkerState state);

@@ -1,0 +1,83 @@
+/*
+ * store.h: every SQL statement the worker runs.
+ *
+ * Each store_* call is one short transaction of its own, run with no
+ * network I/O inside it. Errors are caught here: a call that fails rolls
+ * back, logs, and returns false with the message in store_last_error(),
+ * so the worker can retry later. Only plain data crosses this boundary:
+ * C strings and arrays, allocated by the caller or in a memory context the
+ * caller owns and resets.
+ */
+#pragma once
+
+#include <cstdint>
+
+/* Opaque here: the worker passes its own memory context for results. */
+typedef struct MemoryContextData *MemoryContext;
+
+enum class TablesFound
+{
+	missing, /* the extension is not installed (yet) in jabclnd.database */
+	present
+};
+
+struct AccountRow
+{
+	bool found;
+	char *jid;
+	char *password;
+	char *host;
+	int port;
+};
+
+/* A claimed row of xmpp_tx_queue; NULL columns are null pointers. */
+struct TxRow
+{
+	int64_t id;
+	int64_t inserted_us; /* insert_timestamp, microseconds since the epoch */
+	int attempts;		 /* including this one */
+	char *stanza;
+	char *to;
+	char *type;
+	char *subject;
+	char *body;
+};
+
+/* A tx row that will not be (or was not) delivered, and why. */
+struct RowFailure
+{
+	int64_t id;
+	const char *reason;
+};
+
+/* A received message to store in xmpp_rx_queue; NULL columns are null pointers. */
+struct RxRow
+{
+	const char *stanza;
+	const char *from;
+	const char *type;
+	const char *id;
+	const char *subject;
+	const char *body;
+};
+
+/* What one persist transaction writes. */
+struct Outcomes
+{
+	const int64_t *sent_ids;
+	int sent_count;
+	const RowFailure *failures;
+	int failure_count;
+	const RxRow *received;
+	int received_count;
+};
+
+/* Finds the extension and the enabled account. */
+bool store_load_account(MemoryContext results, TablesFound *tables, AccountRow *account);
+/* Claims up to `limit` pending rows, oldest first, counting the attempt. */
+bool store_claim_batch(MemoryContext results, int limit, TxRow **rows, int *row_count);
+/* Marks sent and failed rows, inserts received messages and notifies jabclnd_rx. */
+bool store_record(const Outcomes *outcomes);
+
+/* The message of the last failed call. */
+const char *store_last_error(void);

@@ -1,0 +1,888 @@
+/*
+ * worker.cpp: the jabclnd background worker and its main loop.
+ *
+ * One turn of the loop:
+ *   wait   in a WaitEventSet on the latch (a commit woke us), postmaster
+ *          death, the XMPP socket, and a timeout for our own timers;
+ *   look   at the tables if woken or the safety poll is due: the account
+ *          (log in, out or over if it changed), and whether to claim;
+ *   pump   libstrophe without blocking, and take its events;
+ *   send   a claimed batch, followed by a ping (the "barrier"): its answer
+ *          proves the server processed everything before it;
+ *   record outcomes and received messages in one transaction, before the
+ *          next pump, so nothing is acknowledged that is not committed.
+ *
+ * No transaction is ever open while the network is touched: claiming,
+ * sending and recording are three separate steps.
+ *
+ * Errors: any PostgreSQL error outside store.cpp's units would mean a bug;
+ * PG_exception_stack is cleared at start so that such an error becomes
+ * FATAL (exit and restart) instead of a longjmp through the C++ frames
+ * below, which own objects with destructors. C++ exceptions stop at
+ * jabclnd_worker_main.
+ */
+#include "pg.h"
+#include "session.h"
+#include "settings.h"
+#include "shared_state.h"
+#include "stanza.h"
+#include "store.h"
+#include "worker.h"
+
+#include <algorithm>
+#include <deque>
+#include <string>
+#include <sys/socket.h>
+#include <unordered_map>
+#include <vector>
+
+extern "C"
+{
+	PGDLLEXPORT void jabclnd_worker_main(Datum);
+}
+
+namespace
+{
+
+/* How long a failed unit of SQL work waits before it is tried again. */
+const int DATABASE_RETRY_MS = 5000;
+/* While a connection is up, wake at least this often: TLS may hold data the socket does not show. */
+const int CONNECTED_WAIT_MS = 1000;
+/* Stop reading from the server while this many received messages wait for the database. */
+const size_t MAX_UNRECORDED_MESSAGES = 10000;
+/* How many ids of sent raw stanzas are remembered to match error replies. */
+const size_t REMEMBERED_STANZA_IDS = 10000;
+/* How long a graceful logout may take at shutdown or restart. */
+const int LOGOUT_MS = 1000;
+
+TimeoutId login_timer;
+
+/*
+ * SIGTERM: PostgreSQL's own die(), plus one thing it cannot know about. If
+ * a login is stuck in libstrophe's TLS handshake (which has no deadline and
+ * blocks inside xmpp_run_once), shutting the socket down makes the
+ * handshake fail at once, so the worker reaches CHECK_FOR_INTERRUPTS.
+ */
+void
+handle_sigterm(SIGNAL_ARGS)
+{
+	const int fd = session::handshake_socket();
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	die(postgres_signal_arg);
+}
+
+/* jabclnd.connect_timeout expired: break a blocked handshake the same way. */
+void
+handle_login_deadline(void)
+{
+	const int fd = session::handshake_socket();
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	SetLatch(MyLatch);
+}
+
+TimestampTz
+after_ms(TimestampTz from, int ms)
+{
+	return TimestampTzPlusMilliseconds(from, ms);
+}
+
+long
+ms_until(TimestampTz now, TimestampTz when)
+{
+	if (when <= now)
+		return 0;
+	return static_cast<long>((when - now + 999) / 1000);
+}
+
+session::Tls
+tls_setting(void)
+{
+	switch (jabclnd_tls)
+	{
+		case TLS_DIRECT:
+			return session::Tls::direct;
+		case TLS_DISABLED:
+			return session::Tls::disabled;
+		default:
+			return session::Tls::required;
+	}
+}
+
+/*
+ * The id a stanza was sent with, mapped back to its tx row, for error
+ * replies. Rows built by the worker carry their row id in the stanza id;
+ * raw stanzas that came with an id of their own are remembered here, the
+ * most recent REMEMBERED_STANZA_IDS of them.
+ */
+class SentIds
+{
+  public:
+	void remember(const std::string &id, int64_t row)
+	{
+		if (rows_.emplace(id, row).second)
+			order_.push_back(id);
+		while (order_.size() > REMEMBERED_STANZA_IDS)
+		{
+			rows_.erase(order_.front());
+			order_.pop_front();
+		}
+	}
+
+	/* The row a stanza id belongs to, or 0. */
+	int64_t find(const std::string &id) const
+	{
+		auto found = rows_.find(id);
+		if (found != rows_.end())
+			return found->second;
+		long long row = 0;
+		long long inserted = 0;
+		if (sscanf(id.c_str(), "jabclnd-tx-%lld-%lld", &row, &inserted) == 2)
+			return row;
+		return 0;
+	}
+
+  private:
+	std::unordered_map<std::string, int64_t> rows_;
+	std::deque<std::string> order_;
+};
+
+/* Exponential backoff with jitter between login attempts. */
+class Backoff
+{
+  public:
+	void reset() { failures_ = 0; }
+	int next_delay_ms()
+	{
+		const double ceiling = std::max(jabclnd_retry_max_delay_ms, jabclnd_retry_min_delay_ms);
+		double delay = jabclnd_retry_min_delay_ms;
+		for (int i = 0; i < failures_ && delay < ceiling; i++)
+			delay *= 2;
+		failures_++;
+		delay = std::min(delay, ceiling);
+		/* Jitter: somewhere in the upper half, so many servers' workers do not retry in step. */
+		return static_cast<int>(delay * (0.5 + 0.5 * pg_prng_double(&pg_global_prng_state)));
+	}
+
+  private:
+	int failures_ = 0;
+};
+
+/* A batch sent and not yet confirmed by the server. */
+struct InFlight
+{
+	std::vector<int64_t> rows;
+	std::string barrier_id;
+	TimestampTz deadline = 0;
+	bool was_full = false;
+
+	bool active() const { return !barrier_id.empty(); }
+};
+
+class Worker
+{
+  public:
+	Worker();
+	~Worker();
+	[[noreturn]] void run();
+	/* Logs out politely; called at exit and before a deliberate restart. */
+	void log_out();
+
+  private:
+	void reload_settings();
+	void look_at_tables(TimestampTz now);
+	void drive_connection(TimestampTz now);
+	void start_login(TimestampTz now);
+	void take_events(TimestampTz now);
+	void connection_ended(const session::Ending &ending, TimestampTz now);
+	void send_batch(TimestampTz now);
+	std::string send_row(const TxRow &row);
+	void keep_alive(TimestampTz now);
+	void record(TimestampTz now);
+	void database_failed(TimestampTz now);
+	void wait(TimestampTz now);
+	void publish(WorkerState state, const char *error);
+
+	session::Session session_;
+	MemoryContext results_;
+	WaitEventSet *wait_set_ = nullptr;
+	int waited_socket_ = -1;
+	int socket_position_ = -1;
+
+	bool have_account_ = false;
+	session::Account account_;
+	bool logging_out_ = false; /* a disconnect we asked for: no backoff */
+	WorkerState offline_state_ = WS_NO_ACCOUNT;
+
+	bool tables_wanted_ = true;	  /* woken, or first turn */
+	bool claim_wanted_ = false;	  /* the queue may hold pending rows */
+	TimestampTz next_poll_ = 0;	  /* the safety poll */
+	TimestampTz database_retry_ = 0;
+	TimestampTz next_login_ = 0;
+	TimestampTz login_deadline_ = 0;
+	TimestampTz next_ping_ = 0;
+	std::string ping_id_;
+	TimestampTz ping_deadline_ = 0;
+	Backoff backoff_;
+	std::string last_error_;
+
+	InFlight in_flight_;
+	/* After a batch was lost with the connection, send one row at a time up to this id. */
+	int64_t careful_until_ = 0;
+	SentIds sent_ids_;
+
+	/* Waiting for the next record(). */
+	std::vector<int64_t> confirmed_;
+	std::vector<int64_t> failed_rows_;
+	std::vector<std::string> failure_reasons_;
+	std::vector<session::IncomingMessage> received_;
+};
+
+Worker *running_worker = nullptr;
+
+Worker::Worker() : session_(jabclnd_log_level)
+{
+	results_ = AllocSetContextCreate(TopMemoryContext, "jabclnd results", ALLOCSET_DEFAULT_SIZES);
+	running_worker = this;
+}
+
+Worker::~Worker()
+{
+	running_worker = nullptr;
+	if (wait_set_)
+		FreeWaitEventSet(wait_set_);
+	MemoryContextDelete(results_);
+}
+
+void
+Worker::publish(WorkerState state, const char *error)
+{
+	shared_state_set(state, have_account_ ? account_.jid.c_str() : "", error);
+}
+
+void
+Worker::log_out()
+{
+	if (session_.phase() == session::Phase::idle)
+		return;
+	session_.disconnect();
+	const TimestampTz give_up = after_ms(GetCurrentTimestamp(), LOGOUT_MS);
+	while (session_.phase() != session::Phase::idle && GetCurrentTimestamp() < give_up)
+	{
+		session_.pump();
+		pg_usleep(10000);
+	}
+	session_.abort("logged out");
+}
+
+/*
+ * Settings that decide which database and role the worker uses, and
+ * whether it runs at all, cannot change under a connected background
+ * worker: it logs out and exits, and the postmaster starts it again with
+ * the new values. The rest take effect at the next batch or login.
+ */
+void
+Worker::reload_settings()
+{
+	char *database = pstrdup(jabclnd_database);
+	char *role = pstrdup(jabclnd_role);
+
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (!jabclnd_enabled || strcmp(database, jabclnd_database) != 0 ||
+		strcmp(role, jabclnd_role) != 0)
+	{
+		ereport(LOG, (errmsg("jabclnd worker restarting: jabclnd.enabled, jabclnd.database or "
+							 "jabclnd.role changed")));
+		log_out();
+		proc_exit(1);
+	}
+	pfree(database);
+	pfree(role);
+	tables_wanted_ = true;
+}
+
+void
+Worker::database_failed(TimestampTz now)
+{
+	database_retry_ = after_ms(now, DATABASE_RETRY_MS);
+	shared_state_set(session_.phase() == session::Phase::online ? WS_ONLINE : WS_DATABASE_ERROR,
+					 nullptr, store_last_error());
+}
+
+/*
+ * Reads the enabled account. A change of login data (or the account going
+ * away, or the extension being dropped) logs the session out; the next
+ * turn logs in with what is there now.
+ */
+void
+Worker::look_at_tables(TimestampTz now)
+{
+	AccountRow row = {};
+	TablesFound tables = TablesFound::missing;
+
+	tables_wanted_ = false;
+	next_poll_ = after_ms(now, jabclnd_safety_poll_interval_ms);
+	MemoryContextReset(results_);
+	if (!store_load_account(results_, &tables, &row))
+	{
+		database_failed(now);
+		return;
+	}
+
+	session::Account wanted;
+	const bool want_account = tables == TablesFound::present && row.found;
+	if (want_account)
+	{
+		wanted.jid = row.jid;
+		wanted.password = row.password;
+		wanted.host = row.host ? row.host : "";
+		wanted.port = row.port;
+	}
+	offline_state_ = tables == TablesFound::missing ? WS_NO_EXTENSION : WS_NO_ACCOUNT;
+
+	if (want_account != have_account_ || (want_account && wanted != account_))
+	{
+		if (session_.phase() != session::Phase::idle)
+		{
+			ereport(LOG, (errmsg("jabclnd: the XMPP account changed; logging out of %s",
+								 account_.jid.c_str())));
+			logging_out_ = true;
+			session_.disconnect();
+		}
+		have_account_ = want_account;
+		account_ = wanted;
+		backoff_.reset();
+		next_login_ = now;
+		last_error_.clear();
+		if (!have_account_)
+			publish(offline_state_, "");
+	}
+	if (tables == TablesFound::present)
+		claim_wanted_ = true;
+}
+
+void
+Worker::start_login(TimestampTz now)
+{
+	session::Options options;
+	options.tls = tls_setting();
+	options.ca_file = jabclnd_tls_ca_file ? jabclnd_tls_ca_file : "";
+	options.verify = jabclnd_tls_verify;
+	if (!options.verify)
+		ereport(WARNING,
+				(errmsg("jabclnd: jabclnd.tls_verify is off: the certificate of the XMPP server "
+						"for %s is not verified",
+						account_.jid.c_str()),
+				 errhint("Anyone on the network path can read and change this connection. Set "
+						 "jabclnd.tls_ca_file to the CA that signed the server's certificate "
+						 "instead.")));
+	if (options.tls == session::Tls::disabled)
+		ereport(WARNING, (errmsg("jabclnd: jabclnd.tls is disabled: logging in to %s without "
+								 "encryption",
+								 account_.jid.c_str())));
+
+	publish(WS_CONNECTING, nullptr);
+	logging_out_ = false;
+	const std::string problem = session_.connect(account_, options);
+	if (!problem.empty())
+	{
+		session::Ending ending;
+		ending.reason = problem;
+		connection_ended(ending, now);
+		return;
+	}
+	login_deadline_ = after_ms(now, jabclnd_connect_timeout_ms);
+	enable_timeout_after(login_timer, jabclnd_connect_timeout_ms);
+}
+
+void
+Worker::drive_connection(TimestampTz now)
+{
+	switch (session_.phase())
+	{
+		case session::Phase::idle:
+			if (have_account_ && now >= next_login_)
+				start_login(now);
+			break;
+		case session::Phase::connecting:
+			if (now >= login_deadline_)
+				session_.abort("login did not complete within jabclnd.connect_timeout (" +
+							   std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)");
+			break;
+		case session::Phase::online:
+		case session::Phase::closing:
+			break;
+	}
+}
+
+/*
+ * A connection ended: rows of an unconfirmed batch stay pending (they are
+ * sent again, one at a time, so that a row that kills connections shows
+ * itself), and a login is scheduled with backoff unless we logged out on
+ * purpose.
+ */
+void
+Worker::connection_ended(const session::Ending &ending, TimestampTz now)
+{
+	disable_timeout(login_timer, false);
+	std::string reason = ending.reason;
+	if (!ending.was_online && login_deadline_ != 0 && now >= login_deadline_)
+		reason = "login did not complete within jabclnd.connect_timeout (" +
+				 std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)";
+	login_deadline_ = 0;
+	if (in_flight_.active())
+	{
+		careful_until_ = std::max(careful_until_, in_flight_.rows.back());
+		last_error_ = reason;
+		in_flight_ = InFlight();
+	}
+	ping_id_.clear();
+
+	if (logging_out_ || !have_account_)
+	{
+		logging_out_ = false;
+		next_login_ = now;
+		if (!have_account_)
+			publish(offline_state_, "");
+		return;
+	}
+	const int delay = backoff_.next_delay_ms();
+	next_login_ = after_ms(now, delay);
+	publish(ending.auth_failed ? WS_AUTH_FAILED : WS_OFFLINE, reason.c_str());
+	shared_state_set_next_retry(next_login_);
+	ereport(LOG, (errmsg("jabclnd: %s %s: %s; next attempt in %.1f s",
+						 ending.was_online ? "connection lost for" : "could not log in as",
+						 account_.jid.c_str(), reason.c_str(), delay / 1000.0)));
+}
+
+void
+Worker::take_events(TimestampTz now)
+{
+	session::Events events = session_.take_events();
+
+	for (const session::LogLine &line : events.log)
+		if (line.level >= jabclnd_log_level)
+			ereport(LOG, (errmsg("jabclnd: libstrophe %s", line.text.c_str())));
+
+	if (events.came_online)
+	{
+		disable_timeout(login_timer, false);
+		login_deadline_ = 0;
+		backoff_.reset();
+		claim_wanted_ = true;
+		next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
+		publish(WS_ONLINE, "");
+		ereport(LOG, (errmsg("jabclnd: logged in as %s", session_.bound_jid().c_str())));
+	}
+	for (const session::Ending &ending : events.endings)
+		connection_ended(ending, now);
+
+	for (const std::string &id : events.answered_iq_ids)
+	{
+		if (in_flight_.active() && id == in_flight_.barrier_id)
+		{
+			confirmed_.insert(confirmed_.end(), in_flight_.rows.begin(), in_flight_.rows.end());
+			if (careful_until_ != 0 && in_flight_.rows.back() >= careful_until_)
+				careful_until_ = 0;
+			claim_wanted_ = claim_wanted_ || in_flight_.was_full;
+			in_flight_ = InFlight();
+			next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
+		}
+		if (id == ping_id_)
+		{
+			ping_id_.clear();
+			next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
+		}
+	}
+	for (const session::MessageError &error : events.errors)
+	{
+		const int64_t row = sent_ids_.find(error.id);
+		if (row != 0)
+		{
+			failed_rows_.push_back(row);
+			failure_reasons_.push_back(error.reason);
+		}
+	}
+	for (session::IncomingMessage &message : events.messages)
+		received_.push_back(std::move(message));
+}
+
+std::string
+Worker::send_row(const TxRow &row)
+{
+	const std::string id = stanza::row_stanza_id(row.id, row.inserted_us);
+	const size_t max_size = static_cast<size_t>(jabclnd_max_stanza_size);
+
+	if (row.stanza)
+	{
+		std::string problem = stanza::check_xml_text(row.stanza, "message_stanza");
+		if (!problem.empty())
+			return problem;
+		const std::string sent_id = session_.send_raw_message(row.stanza, id, max_size, &problem);
+		if (problem.empty())
+			sent_ids_.remember(sent_id, row.id);
+		return problem;
+	}
+
+	const std::string subject = row.subject ? row.subject : "";
+	const std::string body = row.body ? row.body : "";
+	const std::string type = row.type ? row.type : "chat";
+	std::string problem = stanza::check_message_parts(row.to, type, row.subject ? &subject : nullptr,
+													  row.body ? &body : nullptr);
+	if (problem.empty())
+		problem = session_.send_message(row.to, type, row.subject ? &subject : nullptr,
+										row.body ? &body : nullptr, id, max_size);
+	return problem;
+}
+
+/*
+ * Claims a batch and sends it, followed by the barrier ping. Rows that
+ * cannot be sent fail here, each with its reason, without reaching the
+ * server; rows that have been sent max_attempts times without the server
+ * confirming them fail with the last connection error.
+ */
+void
+Worker::send_batch(TimestampTz now)
+{
+	const int limit = careful_until_ != 0 ? 1 : jabclnd_batch_size;
+	TxRow *rows = nullptr;
+	int count = 0;
+
+	MemoryContextReset(results_);
+	if (!store_claim_batch(results_, limit, &rows, &count))
+	{
+		database_failed(now);
+		return;
+	}
+	claim_wanted_ = count == limit;
+	std::sort(rows, rows + count, [](const TxRow &a, const TxRow &b) { return a.id < b.id; });
+
+	InFlight batch;
+	for (int i = 0; i < count; i++)
+	{
+		std::string problem;
+		if (rows[i].attempts > jabclnd_max_attempts)
+			problem = "not confirmed by the server after " + std::to_string(jabclnd_max_attempts) +
+					  " attempts (jabclnd.max_attempts); the connection was lost each time: " +
+					  (last_error_.empty() ? std::string("no error recorded") : last_error_);
+		else
+			problem = send_row(rows[i]);
+		if (problem.empty())
+			batch.rows.push_back(rows[i].id);
+		else
+		{
+			failed_rows_.push_back(rows[i].id);
+			failure_reasons_.push_back(problem);
+			if (careful_until_ != 0 && rows[i].id >= careful_until_)
+				careful_until_ = 0;
+		}
+	}
+	if (batch.rows.empty())
+		return;
+	batch.barrier_id = session_.send_ping();
+	batch.deadline = after_ms(now, jabclnd_ping_interval_ms);
+	batch.was_full = claim_wanted_;
+	claim_wanted_ = false;
+	in_flight_ = std::move(batch);
+}
+
+/*
+ * XEP-0199 pings to the server: a connection that does not answer within
+ * jabclnd.ping_interval is dead, whatever TCP thinks. A batch in flight is
+ * its own ping.
+ */
+void
+Worker::keep_alive(TimestampTz now)
+{
+	if (in_flight_.active() && now >= in_flight_.deadline)
+	{
+		session_.abort("the server did not confirm a batch within jabclnd.ping_interval (" +
+					   std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
+		return;
+	}
+	if (!ping_id_.empty() && now >= ping_deadline_)
+	{
+		session_.abort("no answer to a ping within jabclnd.ping_interval (" +
+					   std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
+		return;
+	}
+	if (ping_id_.empty() && !in_flight_.active() && now >= next_ping_)
+	{
+		ping_id_ = session_.send_ping();
+		ping_deadline_ = after_ms(now, jabclnd_ping_interval_ms);
+	}
+}
+
+/* One transaction for everything the last pumps produced. */
+void
+Worker::record(TimestampTz now)
+{
+	if (confirmed_.empty() && failed_rows_.empty() && received_.empty())
+		return;
+	if (now < database_retry_)
+		return;
+
+	std::vector<RowFailure> failures(failed_rows_.size());
+	for (size_t i = 0; i < failed_rows_.size(); i++)
+		failures[i] = RowFailure{failed_rows_[i], failure_reasons_[i].c_str()};
+	std::vector<RxRow> received(received_.size());
+	for (size_t i = 0; i < received_.size(); i++)
+	{
+		const session::IncomingMessage &m = received_[i];
+		received[i] = RxRow{m.stanza.c_str(),
+							m.from.empty() ? nullptr : m.from.c_str(),
+							m.type.c_str(),
+							m.id.empty() ? nullptr : m.id.c_str(),
+							m.has_subject ? m.subject.c_str() : nullptr,
+							m.has_body ? m.body.c_str() : nullptr};
+	}
+	Outcomes outcomes = {confirmed_.data(),		static_cast<int>(confirmed_.size()),
+						 failures.data(),		static_cast<int>(failures.size()),
+						 received.data(),		static_cast<int>(received.size())};
+	if (!store_record(&outcomes))
+	{
+		database_failed(now);
+		return;
+	}
+	shared_state_count(confirmed_.size(), failed_rows_.size(), received_.size());
+	confirmed_.clear();
+	failed_rows_.clear();
+	failure_reasons_.clear();
+	received_.clear();
+}
+
+/*
+ * Sleeps until the latch, the socket or the nearest of our own deadlines.
+ * The wait set is rebuilt whenever the socket changes (a new login may
+ * reuse the number of a closed one).
+ */
+void
+Worker::wait(TimestampTz now)
+{
+	const session::Phase phase = session_.phase();
+	const int socket = session_.socket();
+
+	if (wait_set_ == nullptr || socket != waited_socket_)
+	{
+		if (wait_set_)
+			FreeWaitEventSet(wait_set_);
+		wait_set_ = CreateWaitEventSet(TopMemoryContext, 3);
+		AddWaitEventToSet(wait_set_, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+		AddWaitEventToSet(wait_set_, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+		socket_position_ = socket >= 0 ? AddWaitEventToSet(wait_set_, WL_SOCKET_READABLE, socket,
+														   nullptr, nullptr)
+									   : -1;
+		waited_socket_ = socket;
+	}
+	if (socket_position_ >= 0)
+		ModifyWaitEvent(wait_set_, socket_position_,
+						WL_SOCKET_READABLE | (session_.tcp_connecting() || session_.wants_to_write()
+												  ? WL_SOCKET_WRITEABLE
+												  : 0),
+						nullptr);
+
+	TimestampTz until = next_poll_;
+	auto sooner = [&until](TimestampTz when) {
+		if (when != 0 && when < until)
+			until = when;
+	};
+	if (phase == session::Phase::idle && have_account_)
+		sooner(next_login_);
+	if (phase == session::Phase::connecting)
+		sooner(login_deadline_);
+	if (phase == session::Phase::online)
+	{
+		sooner(in_flight_.active() ? in_flight_.deadline : next_ping_);
+		if (!ping_id_.empty())
+			sooner(ping_deadline_);
+	}
+	if (!confirmed_.empty() || !failed_rows_.empty() || !received_.empty() || claim_wanted_)
+		sooner(database_retry_ > now ? database_retry_ : now);
+	long timeout = ms_until(now, until);
+	if (phase != session::Phase::idle)
+		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
+	if (claim_wanted_ && phase == session::Phase::online && !in_flight_.active() &&
+		now >= database_retry_)
+		timeout = 0;
+
+	WaitEvent event;
+	if (WaitEventSetWait(wait_set_, timeout, &event, 1, PG_WAIT_EXTENSION) > 0 &&
+		(event.events & WL_LATCH_SET))
+	{
+		ResetLatch(MyLatch);
+		tables_wanted_ = true;
+	}
+}
+
+[[noreturn]] void
+Worker::run()
+{
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+			reload_settings();
+
+		TimestampTz now = GetCurrentTimestamp();
+		if ((tables_wanted_ || now >= next_poll_) && now >= database_retry_)
+			look_at_tables(now);
+		drive_connection(now);
+
+		/* Backpressure: while the database cannot take what arrived, stop reading. */
+		if (session_.phase() != session::Phase::idle && received_.size() < MAX_UNRECORDED_MESSAGES)
+			session_.pump();
+		now = GetCurrentTimestamp();
+		take_events(now);
+		record(now);
+
+		if (session_.phase() == session::Phase::online)
+		{
+			if (claim_wanted_ && !in_flight_.active() && now >= database_retry_)
+				send_batch(now);
+			keep_alive(now);
+			/* Put what was just queued on the wire before sleeping. */
+			session_.pump();
+			take_events(now);
+			record(now);
+		}
+		wait(now);
+	}
+}
+
+/* before_shmem_exit: log out of XMPP politely, then say the worker is gone. */
+void
+on_worker_exit(int, Datum)
+{
+	if (running_worker)
+	{
+		try
+		{
+			running_worker->log_out();
+		}
+		catch (...)
+		{
+		}
+	}
+	shared_state_unregister_worker();
+}
+
+/*
+ * jabclnd.enabled = off: the worker stays out of the database (so that it
+ * can be dropped) and waits for a reload that turns it back on.
+ */
+void
+wait_until_enabled(void)
+{
+	shared_state_set(WS_DISABLED, "", "jabclnd.enabled is off");
+	while (!jabclnd_enabled)
+	{
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
+
+/*
+ * The worker cannot serve this database: wait, running no SQL, until a
+ * reload names another database (or turns the worker off), then exit so
+ * the postmaster starts it afresh.
+ */
+[[noreturn]] void
+wait_for_other_database(void)
+{
+	const std::string database = jabclnd_database;
+	for (;;)
+	{
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (!jabclnd_enabled || database != jabclnd_database)
+				proc_exit(1);
+		}
+	}
+}
+
+} // namespace
+
+void
+register_worker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof worker);
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	/* Never on a standby: the queue tables are written by the worker. */
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "jabclnd");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "jabclnd_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "jabclnd worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "jabclnd worker");
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+jabclnd_worker_main(Datum)
+{
+	char failure[512] = "";
+
+	pqsignal(SIGTERM, handle_sigterm);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	/* libstrophe writes with send(..., 0): a dead peer must not kill the process. */
+	pqsignal(SIGPIPE, SIG_IGN);
+	login_timer = RegisterTimeout(USER_TIMEOUT, handle_login_deadline);
+	BackgroundWorkerUnblockSignals();
+
+	shared_state_register_worker();
+	before_shmem_exit(on_worker_exit, 0);
+
+	if (!jabclnd_enabled)
+		wait_until_enabled();
+
+	BackgroundWorkerInitializeConnection(jabclnd_database, jabclnd_role[0] ? jabclnd_role : nullptr,
+										 0);
+	pgstat_report_appname("jabclnd worker");
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		ereport(LOG, (errmsg("jabclnd: database \"%s\" uses encoding %s; jabclnd needs UTF8",
+							 jabclnd_database, GetDatabaseEncodingName()),
+					  errhint("XMPP is UTF-8 throughout. Point jabclnd.database at a UTF8 "
+							  "database.")));
+		shared_state_set(WS_DATABASE_ERROR, "", "jabclnd.database is not a UTF8 database");
+		wait_for_other_database();
+	}
+
+	/*
+	 * From here on, a PostgreSQL error outside store.cpp's units becomes
+	 * FATAL instead of a longjmp back to StartBackgroundWorker through the
+	 * C++ frames below (see the header comment).
+	 */
+	PG_exception_stack = nullptr;
+
+	try
+	{
+		Worker worker;
+		worker.run();
+	}
+	catch (const std::exception &e)
+	{
+		snprintf(failure, sizeof failure, "%s", e.what());
+	}
+	catch (...)
+	{
+		snprintf(failure, sizeof failure, "unknown C++ exception");
+	}
+	ereport(FATAL, (errmsg("jabclnd worker stopped by an internal error: %s", failure)));
+}
