@@ -698,8 +698,9 @@ Worker::wait(TimestampTz now)
 		if (!ping_id_.empty())
 			sooner(ping_deadline_);
 	}
-	if (!confirmed_.empty() || !failed_rows_.empty() || !received_.empty() || claim_wanted_)
-		sooner(database_retry_ > now ? database_retry_ : now);
+	/* Outcomes left over only because the database failed: retry when it is due. */
+	if (!confirmed_.empty() || !failed_rows_.empty() || !received_.empty())
+		sooner(database_retry_);
 	long timeout = ms_until(now, until);
 	if (phase != session::Phase::idle)
 		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
