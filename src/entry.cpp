@@ -43,10 +43,10 @@ _PG_init(void)
 {
 	if (!process_shared_preload_libraries_in_progress)
 		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("jabclnd must be loaded via shared_preload_libraries"),
-				 errhint("Add jabclnd to shared_preload_libraries in postgresql.conf and restart "
-						 "PostgreSQL.")));
+		        (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		         errmsg("jabclnd must be loaded via shared_preload_libraries"),
+		         errhint("Add jabclnd to shared_preload_libraries in postgresql.conf and restart "
+		                 "PostgreSQL.")));
 
 	define_settings();
 

@@ -114,8 +114,8 @@ bool
 mentions_credentials(const char *message)
 {
 	static const char *const markers[] = {
-		"<auth",	 "<response", "<challenge", "<success", "xmpp-sasl",
-		"iq:auth",	 "<password", "<digest",	"password", nullptr,
+	    "<auth",   "<response", "<challenge", "<success", "xmpp-sasl",
+	    "iq:auth", "<password", "<digest",    "password", nullptr,
 	};
 	for (const char *const *m = markers; *m; m++)
 		if (strstr(message, *m))
@@ -177,7 +177,7 @@ certificate_failure_callback(const xmpp_tlscert_t *, const char *error)
 
 extern "C" void
 connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
-					xmpp_stream_error_t *stream_error, void *userdata)
+                    xmpp_stream_error_t *stream_error, void *userdata)
 {
 	try
 	{
@@ -277,17 +277,23 @@ Session::~Session()
 	live_session = nullptr;
 }
 
+/*
+ * Releasing a live connection makes libstrophe close it and call our
+ * connection handler with DISCONNECT: the phase is idle by then, so that
+ * late callback does not report the ending a second time.
+ */
 void
 Session::release_connection()
 {
 	login_socket = -1;
-	if (conn_)
-	{
-		xmpp_conn_release(conn_);
-		conn_ = nullptr;
-	}
 	socket_ = -1;
 	phase_ = Phase::idle;
+	if (conn_)
+	{
+		xmpp_conn_t *conn = conn_;
+		conn_ = nullptr;
+		xmpp_conn_release(conn);
+	}
 }
 
 std::string
@@ -308,15 +314,15 @@ Session::connect(const Account &account, const Options &options)
 
 	switch (options.tls)
 	{
-		case Tls::required:
-			flags |= XMPP_CONN_FLAG_MANDATORY_TLS;
-			break;
-		case Tls::direct:
-			flags |= XMPP_CONN_FLAG_LEGACY_SSL;
-			break;
-		case Tls::disabled:
-			flags |= XMPP_CONN_FLAG_DISABLE_TLS;
-			break;
+	case Tls::required:
+		flags |= XMPP_CONN_FLAG_MANDATORY_TLS;
+		break;
+	case Tls::direct:
+		flags |= XMPP_CONN_FLAG_LEGACY_SSL;
+		break;
+	case Tls::disabled:
+		flags |= XMPP_CONN_FLAG_DISABLE_TLS;
+		break;
 	}
 	if (!options.verify)
 		flags |= XMPP_CONN_FLAG_TRUST_TLS;
@@ -347,15 +353,15 @@ Session::connect(const Account &account, const Options &options)
 		const size_t at = account.jid.find('@');
 		const size_t slash = account.jid.find('/');
 		domain = account.jid.substr(at + 1, slash == std::string::npos ? std::string::npos
-																		: slash - at - 1);
+		                                                               : slash - at - 1);
 		host = domain.c_str();
 	}
 	phase_ = Phase::connecting;
 	if (xmpp_connect_client(conn_, host, static_cast<unsigned short>(account.port),
-							connection_callback, this) != XMPP_EOK)
+	                        connection_callback, this) != XMPP_EOK)
 	{
-		std::string reason = "could not connect to " + std::string(host) + ":" +
-							 std::to_string(account.port);
+		std::string reason =
+		    "could not connect to " + std::string(host) + ":" + std::to_string(account.port);
 		if (!pending_failure_.empty())
 			reason += ": " + pending_failure_;
 		release_connection();
@@ -473,7 +479,7 @@ Session::on_disconnected(int error, const char *stream_error)
 		ending.reason = "logged out";
 	else
 		ending.reason = ending.was_online ? "the server closed the connection"
-										  : "the server closed the connection during login";
+		                                  : "the server closed the connection during login";
 	events_.endings.push_back(ending);
 	/*
 	 * The connection object cannot be released from inside its own
@@ -499,14 +505,14 @@ Session::on_log(int level, const char *area, const char *message)
 	{
 		auth_failed_ = true;
 		pending_failure_ = "authentication failed: the server refused the account's "
-						   "credentials (check acc_jid and acc_pass)";
+		                   "credentials (check acc_jid and acc_pass)";
 	}
 	if (events_.log.size() >= MAX_QUEUED_LOG_LINES)
 		return;
 	LogLine line;
 	line.level = level;
 	line.text = std::string(area ? area : "?") + ": " +
-				(secret ? std::string("[authentication exchange not logged]") : message);
+	            (secret ? std::string("[authentication exchange not logged]") : message);
 	events_.log.push_back(std::move(line));
 }
 
@@ -514,8 +520,8 @@ void
 Session::on_certificate_failure(const char *error)
 {
 	pending_failure_ = std::string("the server's TLS certificate was rejected: ") +
-					   (error ? error : "verification failed") +
-					   " (check jabclnd.tls_ca_file, or the account's domain)";
+	                   (error ? error : "verification failed") +
+	                   " (check jabclnd.tls_ca_file, or the account's domain)";
 }
 
 int
@@ -636,8 +642,8 @@ Session::send_checked(xmpp_stanza_t *stanza, size_t max_size)
 	{
 		xmpp_free(ctx_, text);
 		return "the stanza is " + std::to_string(length) +
-			   " bytes, more than jabclnd.max_stanza_size (" + std::to_string(max_size) +
-			   "); servers close the stream on oversized stanzas";
+		       " bytes, more than jabclnd.max_stanza_size (" + std::to_string(max_size) +
+		       "); servers close the stream on oversized stanzas";
 	}
 	xmpp_send_raw(conn_, text, length);
 	xmpp_free(ctx_, text);
@@ -646,7 +652,7 @@ Session::send_checked(xmpp_stanza_t *stanza, size_t max_size)
 
 std::string
 Session::send_raw_message(const std::string &xml, const std::string &id, size_t max_size,
-						  std::string *problem)
+                          std::string *problem)
 {
 	xmpp_stanza_t *stanza = xmpp_stanza_new_from_string(ctx_, xml.c_str());
 	if (!stanza)
@@ -658,12 +664,12 @@ Session::send_raw_message(const std::string &xml, const std::string &id, size_t 
 	const char *name = xmpp_stanza_get_name(stanza);
 	if (!name || strcmp(name, "message") != 0)
 		*problem = std::string("message_stanza is a <") + (name ? name : "?") +
-				   "> element; only <message> stanzas are sent";
+		           "> element; only <message> stanzas are sent";
 	else
 	{
 		const char *to = xmpp_stanza_get_to(stanza);
 		*problem = to ? stanza::check_jid(to, "the to attribute of message_stanza")
-					  : "message_stanza has no to attribute";
+		              : "message_stanza has no to attribute";
 	}
 	if (problem->empty())
 	{
@@ -681,10 +687,11 @@ Session::send_raw_message(const std::string &xml, const std::string &id, size_t 
 
 std::string
 Session::send_message(const std::string &to, const std::string &type, const std::string *subject,
-					  const std::string *body, const std::string &id, size_t max_size)
+                      const std::string *body, const std::string &id, size_t max_size)
 {
 	xmpp_stanza_t *message = xmpp_message_new(ctx_, type.c_str(), to.c_str(), id.c_str());
-	auto add_text_child = [&](const char *name, const std::string &text) {
+	auto add_text_child = [&](const char *name, const std::string &text)
+	{
 		xmpp_stanza_t *child = xmpp_stanza_new(ctx_);
 		xmpp_stanza_set_name(child, name);
 		xmpp_stanza_t *content = xmpp_stanza_new(ctx_);
@@ -716,7 +723,7 @@ Session::send_ping()
 	const size_t at = bound_jid_.find('@');
 	const size_t slash = bound_jid_.find('/');
 	const std::string domain =
-		bound_jid_.substr(at + 1, slash == std::string::npos ? std::string::npos : slash - at - 1);
+	    bound_jid_.substr(at + 1, slash == std::string::npos ? std::string::npos : slash - at - 1);
 	xmpp_stanza_set_to(iq, domain.c_str());
 	xmpp_stanza_t *ping = xmpp_stanza_new(ctx_);
 	xmpp_stanza_set_name(ping, "ping");

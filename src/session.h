@@ -34,7 +34,7 @@ struct Account
 	bool operator==(const Account &other) const
 	{
 		return jid == other.jid && password == other.password && host == other.host &&
-			   port == other.port;
+		       port == other.port;
 	}
 	bool operator!=(const Account &other) const { return !(*this == other); }
 };
@@ -109,7 +109,7 @@ struct Events
 	bool empty() const
 	{
 		return !came_online && endings.empty() && messages.empty() && errors.empty() &&
-			   answered_iq_ids.empty() && log.empty();
+		       answered_iq_ids.empty() && log.empty();
 	}
 };
 
@@ -148,12 +148,12 @@ class Session
 	 * giving it `id` unless it has one; returns the id sent, or an empty
 	 * id and the reason in `problem`.
 	 */
-	std::string send_raw_message(const std::string &xml, const std::string &id,
-								 size_t max_size, std::string *problem);
+	std::string send_raw_message(const std::string &xml, const std::string &id, size_t max_size,
+	                             std::string *problem);
 	/* Builds and sends a message from its parts; returns the problem or "". */
 	std::string send_message(const std::string &to, const std::string &type,
-							 const std::string *subject, const std::string *body,
-							 const std::string &id, size_t max_size);
+	                         const std::string *subject, const std::string *body,
+	                         const std::string &id, size_t max_size);
 	/* Sends an XEP-0199 ping to our server and returns its id. */
 	std::string send_ping();
 

@@ -11,7 +11,7 @@
 enum TlsMode
 {
 	TLS_REQUIRED, /* STARTTLS, never send credentials without it */
-	TLS_DIRECT,	  /* XEP-0368: TLS from the first byte */
+	TLS_DIRECT,   /* XEP-0368: TLS from the first byte */
 	TLS_DISABLED  /* plain text; for a trusted loopback only */
 };
 

@@ -187,24 +187,24 @@ worker_state_name(WorkerState state)
 {
 	switch (state)
 	{
-		case WS_STOPPED:
-			return "stopped";
-		case WS_DISABLED:
-			return "disabled";
-		case WS_NO_EXTENSION:
-			return "no_extension";
-		case WS_NO_ACCOUNT:
-			return "no_account";
-		case WS_CONNECTING:
-			return "connecting";
-		case WS_ONLINE:
-			return "online";
-		case WS_OFFLINE:
-			return "offline";
-		case WS_AUTH_FAILED:
-			return "auth_failed";
-		case WS_DATABASE_ERROR:
-			return "database_error";
+	case WS_STOPPED:
+		return "stopped";
+	case WS_DISABLED:
+		return "disabled";
+	case WS_NO_EXTENSION:
+		return "no_extension";
+	case WS_NO_ACCOUNT:
+		return "no_account";
+	case WS_CONNECTING:
+		return "connecting";
+	case WS_ONLINE:
+		return "online";
+	case WS_OFFLINE:
+		return "offline";
+	case WS_AUTH_FAILED:
+		return "auth_failed";
+	case WS_DATABASE_ERROR:
+		return "database_error";
 	}
 	return "unknown";
 }

@@ -13,14 +13,14 @@
 
 enum WorkerState
 {
-	WS_STOPPED,		   /* no worker running */
-	WS_DISABLED,	   /* jabclnd.enabled = off */
+	WS_STOPPED,        /* no worker running */
+	WS_DISABLED,       /* jabclnd.enabled = off */
 	WS_NO_EXTENSION,   /* CREATE EXTENSION jabclnd not run in jabclnd.database */
-	WS_NO_ACCOUNT,	   /* no enabled row in xmpp_accounts */
-	WS_CONNECTING,	   /* login in progress */
-	WS_ONLINE,		   /* logged in, sending and receiving */
-	WS_OFFLINE,		   /* connection lost or refused; retrying at next_retry */
-	WS_AUTH_FAILED,	   /* the server refused the credentials; retrying at next_retry */
+	WS_NO_ACCOUNT,     /* no enabled row in xmpp_accounts */
+	WS_CONNECTING,     /* login in progress */
+	WS_ONLINE,         /* logged in, sending and receiving */
+	WS_OFFLINE,        /* connection lost or refused; retrying at next_retry */
+	WS_AUTH_FAILED,    /* the server refused the credentials; retrying at next_retry */
 	WS_DATABASE_ERROR, /* a unit of SQL work failed; retrying */
 };
 
@@ -47,7 +47,7 @@ struct StatusSnapshot
 {
 	WorkerState state;
 	int worker_pid;
-	int64_t since;		/* TimestampTz of the last state change, 0 if never */
+	int64_t since;      /* TimestampTz of the last state change, 0 if never */
 	int64_t next_retry; /* TimestampTz, 0 if none */
 	uint64_t sent;
 	uint64_t failed;

@@ -89,7 +89,7 @@ code_point_name(uint32_t cp)
 
 std::string
 check_part(const std::string &part, const char *part_name, const char *forbidden,
-		   const std::string &jid, const char *what)
+           const std::string &jid, const char *what)
 {
 	const std::string quoted = std::string(what) + " \"" + jid + "\"";
 
@@ -101,9 +101,9 @@ check_part(const std::string &part, const char *part_name, const char *forbidden
 	{
 		if (static_cast<unsigned char>(c) <= ' ' || (forbidden && std::strchr(forbidden, c)))
 			return quoted + " has a character not allowed in a " + part_name + ": '" +
-				   (static_cast<unsigned char>(c) <= ' ' ? std::string("space or control")
-														 : std::string(1, c)) +
-				   "'";
+			       (static_cast<unsigned char>(c) <= ' ' ? std::string("space or control")
+			                                             : std::string(1, c)) +
+			       "'";
 	}
 	return "";
 }
@@ -159,7 +159,7 @@ check_jid(const std::string &jid, const char *what)
 	if (!problem.empty())
 		return problem;
 	if (parts.domain.front() == '.' || parts.domain.back() == '.' ||
-		parts.domain.find("..") != std::string::npos)
+	    parts.domain.find("..") != std::string::npos)
 		return std::string(what) + " \"" + jid + "\" has a malformed domain";
 	if (slash != std::string::npos)
 	{
@@ -182,7 +182,7 @@ check_xml_text(const std::string &text, const char *what)
 			return std::string(what) + " is not valid UTF-8 at byte " + std::to_string(pos);
 		if (!xml_allows(cp))
 			return std::string(what) + " contains " + code_point_name(cp) + " at byte " +
-				   std::to_string(pos) + ", a character XML does not allow";
+			       std::to_string(pos) + ", a character XML does not allow";
 		pos += length;
 	}
 	return "";
@@ -194,12 +194,12 @@ check_message_type(const std::string &type)
 	if (type == "chat" || type == "normal" || type == "headline" || type == "groupchat")
 		return "";
 	return "message_type \"" + type +
-		   "\" is not a message type: use chat, normal, headline or groupchat";
+	       "\" is not a message type: use chat, normal, headline or groupchat";
 }
 
 std::string
 check_message_parts(const std::string &to, const std::string &type, const std::string *subject,
-					const std::string *body)
+                    const std::string *body)
 {
 	std::string problem = check_jid(to, "message_to");
 	if (problem.empty())

@@ -45,7 +45,7 @@ std::string check_message_type(const std::string &type);
  * it can). Null pointers are SQL NULLs.
  */
 std::string check_message_parts(const std::string &to, const std::string &type,
-								const std::string *subject, const std::string *body);
+                                const std::string *subject, const std::string *body);
 
 /*
  * The id of the stanza sent for tx row `row_id`: stable across re-sends of

@@ -36,8 +36,9 @@ jabclnd_worker_status(PG_FUNCTION_ARGS)
 	StatusSnapshot *snap;
 
 	if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						errmsg("jabclnd_worker_status() must be called where a record is expected")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		         errmsg("jabclnd_worker_status() must be called where a record is expected")));
 
 	snap = static_cast<StatusSnapshot *>(palloc(sizeof(StatusSnapshot)));
 	shared_state_snapshot(snap);

@@ -50,7 +50,7 @@ prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 	plan = SPI_prepare(sql, nargs, argtypes);
 	if (plan == nullptr)
 		elog(ERROR, "jabclnd: SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
+		     SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "jabclnd: SPI_keepplan failed");
 	return plan;
@@ -60,7 +60,7 @@ static void
 forget_plans(void)
 {
 	SPIPlanPtr *all[] = {&plans.account, &plans.claim, &plans.mark_sent, &plans.mark_failed,
-						 &plans.insert_rx};
+	                     &plans.insert_rx};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -93,17 +93,17 @@ ensure_plans(void)
 	/* PostgreSQL 15 does not export get_extension_schema(): ask the catalog. */
 	char query[128];
 	snprintf(query, sizeof query,
-			 "SELECT extnamespace::pg_catalog.regnamespace::text FROM pg_catalog.pg_extension "
-			 "WHERE oid = %u",
-			 extension);
+	         "SELECT extnamespace::pg_catalog.regnamespace::text FROM pg_catalog.pg_extension "
+	         "WHERE oid = %u",
+	         extension);
 	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "jabclnd: could not find the schema of extension jabclnd");
 	/* regnamespace output is already quoted where needed. */
 	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	plans.account = prepare(schema,
-							"SELECT acc_jid, acc_pass, srv_host, port FROM %s.xmpp_accounts "
-							"WHERE enabled ORDER BY id LIMIT 1",
-							0, nullptr);
+	                        "SELECT acc_jid, acc_pass, srv_host, port FROM %s.xmpp_accounts "
+	                        "WHERE enabled ORDER BY id LIMIT 1",
+	                        0, nullptr);
 	/*
 	 * SKIP LOCKED: a row someone holds locked is not ours to send now, and
 	 * must not stall the rows behind it. The attempt is counted as it is
@@ -111,30 +111,30 @@ ensure_plans(void)
 	 * recognised however the worker dies.
 	 */
 	plans.claim = prepare(schema,
-						  "WITH batch AS (SELECT id FROM %s.xmpp_tx_queue "
-						  "WHERE submission_timestamp IS NULL AND NOT submission_failed "
-						  "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-						  "UPDATE %s.xmpp_tx_queue q "
-						  "SET submission_attempts = q.submission_attempts + 1 "
-						  "FROM batch WHERE q.id = batch.id "
-						  "RETURNING q.id, "
-						  "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
-						  "q.submission_attempts, q.message_stanza, q.message_to, "
-						  "q.message_type, q.message_subject, q.message_body",
-						  1, int4_type);
+	                      "WITH batch AS (SELECT id FROM %s.xmpp_tx_queue "
+	                      "WHERE submission_timestamp IS NULL AND NOT submission_failed "
+	                      "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+	                      "UPDATE %s.xmpp_tx_queue q "
+	                      "SET submission_attempts = q.submission_attempts + 1 "
+	                      "FROM batch WHERE q.id = batch.id "
+	                      "RETURNING q.id, "
+	                      "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
+	                      "q.submission_attempts, q.message_stanza, q.message_to, "
+	                      "q.message_type, q.message_subject, q.message_body",
+	                      1, int4_type);
 	plans.mark_sent = prepare(schema,
-							  "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
-							  "WHERE id = ANY($1) AND submission_timestamp IS NULL",
-							  1, int8_array);
+	                          "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
+	                          "WHERE id = ANY($1) AND submission_timestamp IS NULL",
+	                          1, int8_array);
 	plans.mark_failed = prepare(schema,
-								"UPDATE %s.xmpp_tx_queue SET submission_failed = true, "
-								"submission_info = $2 WHERE id = $1",
-								2, failed_types);
+	                            "UPDATE %s.xmpp_tx_queue SET submission_failed = true, "
+	                            "submission_info = $2 WHERE id = $1",
+	                            2, failed_types);
 	plans.insert_rx = prepare(schema,
-							  "INSERT INTO %s.xmpp_rx_queue (message_stanza, message_from, "
-							  "message_type, message_id, message_subject, message_body) "
-							  "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-							  6, rx_types);
+	                          "INSERT INTO %s.xmpp_rx_queue (message_stanza, message_from, "
+	                          "message_type, message_id, message_subject, message_body) "
+	                          "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+	                          6, rx_types);
 	plans.extension = extension;
 	return true;
 }
@@ -176,8 +176,8 @@ run_unit(const char *what, UnitBody body, void *arg)
 		AbortCurrentTransaction();
 		snprintf(last_error, sizeof last_error, "%s: %s", what, error->message);
 		ereport(LOG, (errmsg("jabclnd: %s failed: %s", what, error->message),
-					  error->detail ? errdetail_internal("%s", error->detail) : 0,
-					  errhint("The worker retries in a few seconds.")));
+		              error->detail ? errdetail_internal("%s", error->detail) : 0,
+		              errhint("The worker retries in a few seconds.")));
 		FreeErrorData(error);
 		/*
 		 * A failed statement may have a plan pointing at dropped tables:
@@ -282,8 +282,8 @@ claim_body(void *arg)
 	if (SPI_processed == 0)
 		return;
 
-	TxRow *rows = static_cast<TxRow *>(
-		MemoryContextAllocZero(args->results, sizeof(TxRow) * SPI_processed));
+	TxRow *rows =
+	    static_cast<TxRow *>(MemoryContextAllocZero(args->results, sizeof(TxRow) * SPI_processed));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple tuple = SPI_tuptable->vals[i];
@@ -316,7 +316,7 @@ mark_sent(const Outcomes *outcomes)
 	for (int i = 0; i < outcomes->sent_count; i++)
 		ids[i] = Int64GetDatum(outcomes->sent_ids[i]);
 	ArrayType *array = construct_array(ids, outcomes->sent_count, INT8OID, sizeof(int64),
-									   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	                                   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 	Datum argument = PointerGetDatum(array);
 	if (SPI_execute_plan(plans.mark_sent, &argument, nullptr, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "jabclnd: marking rows of xmpp_tx_queue sent failed");
@@ -328,7 +328,7 @@ mark_failed(const RowFailure *failure)
 	Datum arguments[2] = {Int64GetDatum(failure->id), CStringGetTextDatum(failure->reason)};
 	if (SPI_execute_plan(plans.mark_failed, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "jabclnd: marking row %lld of xmpp_tx_queue failed failed",
-			 static_cast<long long>(failure->id));
+		     static_cast<long long>(failure->id));
 }
 
 static Datum
@@ -352,7 +352,7 @@ insert_received(const RxRow *row, StringInfo payload)
 	arguments[4] = text_or_null(row->subject, &nulls[4]);
 	arguments[5] = text_or_null(row->body, &nulls[5]);
 	if (SPI_execute_plan(plans.insert_rx, arguments, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
+	    SPI_processed != 1)
 		elog(ERROR, "jabclnd: inserting into xmpp_rx_queue failed");
 
 	int64 id = int64_column(SPI_tuptable->vals[0], 1);

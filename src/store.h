@@ -35,7 +35,7 @@ struct TxRow
 {
 	int64_t id;
 	int64_t inserted_us; /* insert_timestamp, microseconds since the epoch */
-	int attempts;		 /* including this one */
+	int attempts;        /* including this one */
 	char *stanza;
 	char *to;
 	char *type;

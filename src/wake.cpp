@@ -28,19 +28,19 @@ on_transaction_end(XactEvent event, void *)
 {
 	switch (event)
 	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_at_commit)
-				shared_state_wake_worker();
-			wake_at_commit = false;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			wake_at_commit = false;
-			break;
-		default:
-			break;
+	case XACT_EVENT_COMMIT:
+	case XACT_EVENT_PARALLEL_COMMIT:
+		if (wake_at_commit)
+			shared_state_wake_worker();
+		wake_at_commit = false;
+		break;
+	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PARALLEL_ABORT:
+	case XACT_EVENT_PREPARE:
+		wake_at_commit = false;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -67,7 +67,7 @@ jabclnd_wake_at_commit(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("jabclnd_wake_at_commit() must be called as a trigger")));
+		                errmsg("jabclnd_wake_at_commit() must be called as a trigger")));
 	mark_transaction();
 	return PointerGetDatum(nullptr);
 }

@@ -46,7 +46,8 @@ namespace
 
 /* How long a failed unit of SQL work waits before it is tried again. */
 const int DATABASE_RETRY_MS = 5000;
-/* While a connection is up, wake at least this often: TLS may hold data the socket does not show. */
+/* While a connection is up, wake at least this often: TLS may hold data the socket does not show.
+ */
 const int CONNECTED_WAIT_MS = 1000;
 /* Stop reading from the server while this many received messages wait for the database. */
 const size_t MAX_UNRECORDED_MESSAGES = 10000;
@@ -101,12 +102,12 @@ tls_setting(void)
 {
 	switch (jabclnd_tls)
 	{
-		case TLS_DIRECT:
-			return session::Tls::direct;
-		case TLS_DISABLED:
-			return session::Tls::disabled;
-		default:
-			return session::Tls::required;
+	case TLS_DIRECT:
+		return session::Tls::direct;
+	case TLS_DISABLED:
+		return session::Tls::disabled;
+	default:
+		return session::Tls::required;
 	}
 }
 
@@ -215,9 +216,9 @@ class Worker
 	bool logging_out_ = false; /* a disconnect we asked for: no backoff */
 	WorkerState offline_state_ = WS_NO_ACCOUNT;
 
-	bool tables_wanted_ = true;	  /* woken, or first turn */
-	bool claim_wanted_ = false;	  /* the queue may hold pending rows */
-	TimestampTz next_poll_ = 0;	  /* the safety poll */
+	bool tables_wanted_ = true; /* woken, or first turn */
+	bool claim_wanted_ = false; /* the queue may hold pending rows */
+	TimestampTz next_poll_ = 0; /* the safety poll */
 	TimestampTz database_retry_ = 0;
 	TimestampTz next_login_ = 0;
 	TimestampTz login_deadline_ = 0;
@@ -291,10 +292,10 @@ Worker::reload_settings()
 	ConfigReloadPending = false;
 	ProcessConfigFile(PGC_SIGHUP);
 	if (!jabclnd_enabled || strcmp(database, jabclnd_database) != 0 ||
-		strcmp(role, jabclnd_role) != 0)
+	    strcmp(role, jabclnd_role) != 0)
 	{
 		ereport(LOG, (errmsg("jabclnd worker restarting: jabclnd.enabled, jabclnd.database or "
-							 "jabclnd.role changed")));
+		                     "jabclnd.role changed")));
 		log_out();
 		proc_exit(1);
 	}
@@ -308,7 +309,7 @@ Worker::database_failed(TimestampTz now)
 {
 	database_retry_ = after_ms(now, DATABASE_RETRY_MS);
 	shared_state_set(session_.phase() == session::Phase::online ? WS_ONLINE : WS_DATABASE_ERROR,
-					 nullptr, store_last_error());
+	                 nullptr, store_last_error());
 }
 
 /*
@@ -347,7 +348,7 @@ Worker::look_at_tables(TimestampTz now)
 		if (session_.phase() != session::Phase::idle)
 		{
 			ereport(LOG, (errmsg("jabclnd: the XMPP account changed; logging out of %s",
-								 account_.jid.c_str())));
+			                     account_.jid.c_str())));
 			logging_out_ = true;
 			session_.disconnect();
 		}
@@ -372,16 +373,16 @@ Worker::start_login(TimestampTz now)
 	options.verify = jabclnd_tls_verify;
 	if (!options.verify)
 		ereport(WARNING,
-				(errmsg("jabclnd: jabclnd.tls_verify is off: the certificate of the XMPP server "
-						"for %s is not verified",
-						account_.jid.c_str()),
-				 errhint("Anyone on the network path can read and change this connection. Set "
-						 "jabclnd.tls_ca_file to the CA that signed the server's certificate "
-						 "instead.")));
+		        (errmsg("jabclnd: jabclnd.tls_verify is off: the certificate of the XMPP server "
+		                "for %s is not verified",
+		                account_.jid.c_str()),
+		         errhint("Anyone on the network path can read and change this connection. Set "
+		                 "jabclnd.tls_ca_file to the CA that signed the server's certificate "
+		                 "instead.")));
 	if (options.tls == session::Tls::disabled)
 		ereport(WARNING, (errmsg("jabclnd: jabclnd.tls is disabled: logging in to %s without "
-								 "encryption",
-								 account_.jid.c_str())));
+		                         "encryption",
+		                         account_.jid.c_str())));
 
 	publish(WS_CONNECTING, nullptr);
 	logging_out_ = false;
@@ -402,18 +403,18 @@ Worker::drive_connection(TimestampTz now)
 {
 	switch (session_.phase())
 	{
-		case session::Phase::idle:
-			if (have_account_ && now >= next_login_)
-				start_login(now);
-			break;
-		case session::Phase::connecting:
-			if (now >= login_deadline_)
-				session_.abort("login did not complete within jabclnd.connect_timeout (" +
-							   std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)");
-			break;
-		case session::Phase::online:
-		case session::Phase::closing:
-			break;
+	case session::Phase::idle:
+		if (have_account_ && now >= next_login_)
+			start_login(now);
+		break;
+	case session::Phase::connecting:
+		if (now >= login_deadline_)
+			session_.abort("login did not complete within jabclnd.connect_timeout (" +
+			               std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)");
+		break;
+	case session::Phase::online:
+	case session::Phase::closing:
+		break;
 	}
 }
 
@@ -430,7 +431,7 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	std::string reason = ending.reason;
 	if (!ending.was_online && login_deadline_ != 0 && now >= login_deadline_)
 		reason = "login did not complete within jabclnd.connect_timeout (" +
-				 std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)";
+		         std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)";
 	login_deadline_ = 0;
 	if (in_flight_.active())
 	{
@@ -453,8 +454,8 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	publish(ending.auth_failed ? WS_AUTH_FAILED : WS_OFFLINE, reason.c_str());
 	shared_state_set_next_retry(next_login_);
 	ereport(LOG, (errmsg("jabclnd: %s %s: %s; next attempt in %.1f s",
-						 ending.was_online ? "connection lost for" : "could not log in as",
-						 account_.jid.c_str(), reason.c_str(), delay / 1000.0)));
+	                     ending.was_online ? "connection lost for" : "could not log in as",
+	                     account_.jid.c_str(), reason.c_str(), delay / 1000.0)));
 }
 
 void
@@ -529,11 +530,11 @@ Worker::send_row(const TxRow &row)
 	const std::string subject = row.subject ? row.subject : "";
 	const std::string body = row.body ? row.body : "";
 	const std::string type = row.type ? row.type : "chat";
-	std::string problem = stanza::check_message_parts(row.to, type, row.subject ? &subject : nullptr,
-													  row.body ? &body : nullptr);
+	std::string problem = stanza::check_message_parts(
+	    row.to, type, row.subject ? &subject : nullptr, row.body ? &body : nullptr);
 	if (problem.empty())
 		problem = session_.send_message(row.to, type, row.subject ? &subject : nullptr,
-										row.body ? &body : nullptr, id, max_size);
+		                                row.body ? &body : nullptr, id, max_size);
 	return problem;
 }
 
@@ -565,8 +566,8 @@ Worker::send_batch(TimestampTz now)
 		std::string problem;
 		if (rows[i].attempts > jabclnd_max_attempts)
 			problem = "not confirmed by the server after " + std::to_string(jabclnd_max_attempts) +
-					  " attempts (jabclnd.max_attempts); the connection was lost each time: " +
-					  (last_error_.empty() ? std::string("no error recorded") : last_error_);
+			          " attempts (jabclnd.max_attempts); the connection was lost each time: " +
+			          (last_error_.empty() ? std::string("no error recorded") : last_error_);
 		else
 			problem = send_row(rows[i]);
 		if (problem.empty())
@@ -599,13 +600,13 @@ Worker::keep_alive(TimestampTz now)
 	if (in_flight_.active() && now >= in_flight_.deadline)
 	{
 		session_.abort("the server did not confirm a batch within jabclnd.ping_interval (" +
-					   std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
+		               std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
 		return;
 	}
 	if (!ping_id_.empty() && now >= ping_deadline_)
 	{
 		session_.abort("no answer to a ping within jabclnd.ping_interval (" +
-					   std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
+		               std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
 		return;
 	}
 	if (ping_id_.empty() && !in_flight_.active() && now >= next_ping_)
@@ -632,15 +633,15 @@ Worker::record(TimestampTz now)
 	{
 		const session::IncomingMessage &m = received_[i];
 		received[i] = RxRow{m.stanza.c_str(),
-							m.from.empty() ? nullptr : m.from.c_str(),
-							m.type.c_str(),
-							m.id.empty() ? nullptr : m.id.c_str(),
-							m.has_subject ? m.subject.c_str() : nullptr,
-							m.has_body ? m.body.c_str() : nullptr};
+		                    m.from.empty() ? nullptr : m.from.c_str(),
+		                    m.type.c_str(),
+		                    m.id.empty() ? nullptr : m.id.c_str(),
+		                    m.has_subject ? m.subject.c_str() : nullptr,
+		                    m.has_body ? m.body.c_str() : nullptr};
 	}
-	Outcomes outcomes = {confirmed_.data(),		static_cast<int>(confirmed_.size()),
-						 failures.data(),		static_cast<int>(failures.size()),
-						 received.data(),		static_cast<int>(received.size())};
+	Outcomes outcomes = {confirmed_.data(), static_cast<int>(confirmed_.size()),
+	                     failures.data(),   static_cast<int>(failures.size()),
+	                     received.data(),   static_cast<int>(received.size())};
 	if (!store_record(&outcomes))
 	{
 		database_failed(now);
@@ -671,20 +672,21 @@ Worker::wait(TimestampTz now)
 		wait_set_ = CreateWaitEventSet(TopMemoryContext, 3);
 		AddWaitEventToSet(wait_set_, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
 		AddWaitEventToSet(wait_set_, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
-		socket_position_ = socket >= 0 ? AddWaitEventToSet(wait_set_, WL_SOCKET_READABLE, socket,
-														   nullptr, nullptr)
-									   : -1;
+		socket_position_ =
+		    socket >= 0 ? AddWaitEventToSet(wait_set_, WL_SOCKET_READABLE, socket, nullptr, nullptr)
+		                : -1;
 		waited_socket_ = socket;
 	}
 	if (socket_position_ >= 0)
-		ModifyWaitEvent(wait_set_, socket_position_,
-						WL_SOCKET_READABLE | (session_.tcp_connecting() || session_.wants_to_write()
-												  ? WL_SOCKET_WRITEABLE
-												  : 0),
-						nullptr);
+		ModifyWaitEvent(
+		    wait_set_, socket_position_,
+		    WL_SOCKET_READABLE |
+		        (session_.tcp_connecting() || session_.wants_to_write() ? WL_SOCKET_WRITEABLE : 0),
+		    nullptr);
 
 	TimestampTz until = next_poll_;
-	auto sooner = [&until](TimestampTz when) {
+	auto sooner = [&until](TimestampTz when)
+	{
 		if (when != 0 && when < until)
 			until = when;
 	};
@@ -705,12 +707,12 @@ Worker::wait(TimestampTz now)
 	if (phase != session::Phase::idle)
 		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
 	if (claim_wanted_ && phase == session::Phase::online && !in_flight_.active() &&
-		now >= database_retry_)
+	    now >= database_retry_)
 		timeout = 0;
 
 	WaitEvent event;
 	if (WaitEventSetWait(wait_set_, timeout, &event, 1, PG_WAIT_EXTENSION) > 0 &&
-		(event.events & WL_LATCH_SET))
+	    (event.events & WL_LATCH_SET))
 	{
 		ResetLatch(MyLatch);
 		tables_wanted_ = true;
@@ -852,15 +854,15 @@ jabclnd_worker_main(Datum)
 		wait_until_enabled();
 
 	BackgroundWorkerInitializeConnection(jabclnd_database, jabclnd_role[0] ? jabclnd_role : nullptr,
-										 0);
+	                                     0);
 	pgstat_report_appname("jabclnd worker");
 
 	if (GetDatabaseEncoding() != PG_UTF8)
 	{
 		ereport(LOG, (errmsg("jabclnd: database \"%s\" uses encoding %s; jabclnd needs UTF8",
-							 jabclnd_database, GetDatabaseEncodingName()),
-					  errhint("XMPP is UTF-8 throughout. Point jabclnd.database at a UTF8 "
-							  "database.")));
+		                     jabclnd_database, GetDatabaseEncodingName()),
+		              errhint("XMPP is UTF-8 throughout. Point jabclnd.database at a UTF8 "
+		                      "database.")));
 		shared_state_set(WS_DATABASE_ERROR, "", "jabclnd.database is not a UTF8 database");
 		wait_for_other_database();
 	}

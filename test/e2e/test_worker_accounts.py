@@ -1,0 +1,213 @@
+"""End-to-end: the worker follows xmpp_accounts, and survives login failures.
+
+Each test leaves bot@localhost enabled and online again, whatever it changed.
+"""
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from worker_helpers import (BOT, BOT2, BOT2_PASSWORD, BOT_PASSWORD, connect, query, scalar, send,
+                            status, use_account, wait_for, wait_row_done, wait_state)
+
+ALICE = "alice@localhost"
+ALICE_PASSWORD = "alicepass"
+
+
+@pytest.fixture
+def db_online():
+    conn = connect()
+    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
+    use_account(conn)
+    wait_state(conn, "online", timeout=30)
+    yield conn
+    # Back to the state every test starts from.
+    query(conn, "UPDATE xmpp_accounts SET acc_pass = %s WHERE acc_jid = %s", (BOT_PASSWORD, BOT))
+    use_account(conn)
+    wait_state(conn, "online", timeout=30)
+    conn.close()
+
+
+def prosody_password(user, password):
+    """Changes a user's password on the server side only."""
+    import subprocess
+    subprocess.run(["prosodyctl", "--config", os.environ["PROSODY_CONFIG"], "passwd",
+                    f"{user}@localhost"], input=f"{password}\n{password}\n", text=True,
+                   check=True, capture_output=True, timeout=30)
+
+
+def test_switching_accounts_logs_in_with_the_new_one(db_online, peer_factory):
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    use_account(db_online, BOT2, BOT2_PASSWORD)
+    assert scalar(db_online, "SELECT count(*) FROM xmpp_accounts WHERE enabled") == 1
+    wait_for("the worker to log in as bot2",
+             lambda: (lambda s: s["state"] == "online" and s["jid"] == BOT2)(status(db_online)))
+    send(db_online, ALICE, body="from the second account")
+    msg = alice.wait_message(lambda m: m["body"] == "from the second account")
+    assert msg["from"].startswith(BOT2 + "/")
+
+
+def test_disabling_the_account_logs_out_and_enabling_logs_in(db_online):
+    query(db_online, "UPDATE xmpp_accounts SET enabled = false")
+    wait_state(db_online, "no_account", timeout=5)
+    row = send(db_online, ALICE, body="queued while no account")
+    time.sleep(1)
+    assert status(db_online)["pending"] >= 1
+    use_account(db_online)
+    wait_state(db_online, "online", timeout=10)
+    assert wait_row_done(db_online, row)["submission_failed"] is False
+
+
+def test_a_change_that_is_not_login_data_does_not_reconnect(db_online):
+    before = status(db_online)
+    query(db_online, "INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES "
+                     "('spare@localhost', 'x') ON CONFLICT DO NOTHING")
+    query(db_online, "UPDATE xmpp_accounts SET acc_pass = acc_pass WHERE acc_jid = %s", (BOT,))
+    time.sleep(1.5)
+    after = status(db_online)
+    assert after["state"] == "online"
+    assert after["since"] == before["since"], "the session must not have been re-established"
+
+
+def test_wrong_password_backs_off_then_the_correction_is_picked_up(db_online):
+    query(db_online, "UPDATE xmpp_accounts SET acc_pass = 'wrong' WHERE acc_jid = %s", (BOT,))
+    s = wait_state(db_online, "auth_failed", timeout=10)
+    assert "authentication failed" in s["last_error"]
+    assert s["next_retry"] is not None
+    row = send(db_online, ALICE, body="sent after the password was fixed")
+    query(db_online, "UPDATE xmpp_accounts SET acc_pass = %s WHERE acc_jid = %s",
+          (BOT_PASSWORD, BOT))
+    wait_state(db_online, "online", timeout=10)
+    assert wait_row_done(db_online, row)["submission_failed"] is False
+
+
+def test_password_corrected_on_the_server_alone_is_picked_up(db_online):
+    """The account keeps a password the server does not know yet; then the server learns it."""
+    query(db_online, "UPDATE xmpp_accounts SET acc_pass = 'newbotpass' WHERE acc_jid = %s", (BOT,))
+    wait_state(db_online, "auth_failed", timeout=10)
+    try:
+        prosody_password("bot", "newbotpass")
+        wait_state(db_online, "online", timeout=30)
+    finally:
+        prosody_password("bot", BOT_PASSWORD)
+
+
+def test_refused_connection_is_retried_without_stopping_the_worker(db_online):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    pid = status(db_online)["worker_pid"]
+    query(db_online, "UPDATE xmpp_accounts SET port = %s WHERE acc_jid = %s", (closed_port, BOT))
+    s = wait_state(db_online, "offline", timeout=10)
+    assert s["last_error"], s
+    assert s["worker_pid"] == pid, "a refused connection must not restart the worker"
+    query(db_online, "UPDATE xmpp_accounts SET port = %s WHERE acc_jid = %s",
+          (int(os.environ["XMPP_PORT"]), BOT))
+
+
+class StallingServer:
+    """Accepts TCP, offers STARTTLS, answers <proceed/>, then says nothing more."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.clients = []
+        self.stopped = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(client)
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _read_until(client, marker):
+        data = b""
+        while marker not in data:
+            chunk = client.recv(4096)
+            if not chunk:
+                return False
+            data += chunk
+        return True
+
+    def _serve(self, client):
+        try:
+            if not self._read_until(client, b"<stream:stream"):
+                return
+            client.sendall(
+                b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                b"xmlns:stream='http://etherx.jabber.org/streams' id='stall' from='localhost' "
+                b"version='1.0'><stream:features><starttls "
+                b"xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"
+                b"</stream:features>")
+            if self._read_until(client, b"starttls"):
+                client.sendall(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        except OSError:
+            pass
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+        for client in self.clients:
+            client.close()
+
+
+def test_stalled_tls_handshake_is_abandoned_and_sigterm_still_works(db_online):
+    server = StallingServer()
+    try:
+        query(db_online, "ALTER SYSTEM SET jabclnd.connect_timeout = '2s'")
+        query(db_online, "SELECT pg_reload_conf()")
+        query(db_online, "UPDATE xmpp_accounts SET port = %s WHERE acc_jid = %s",
+              (server.port, BOT))
+        s = wait_for("the login to be abandoned", lambda: (
+            lambda st: st if "jabclnd.connect_timeout" in (st["last_error"] or "") else None)(
+                status(db_online)), timeout=15)
+        assert s["state"] in ("offline", "connecting")
+        # The worker is alive and answers SIGTERM quickly even while a handshake hangs.
+        wait_state(db_online, "connecting", timeout=10)
+        time.sleep(0.3)  # well inside the next handshake
+        pid = status(db_online)["worker_pid"]
+        os.kill(pid, signal.SIGTERM)
+        started = time.monotonic()
+        wait_for("the worker to exit after SIGTERM",
+                 lambda: not os.path.exists(f"/proc/{pid}"), timeout=5)
+        assert time.monotonic() - started < 3
+    finally:
+        query(db_online, "ALTER SYSTEM RESET jabclnd.connect_timeout")
+        query(db_online, "SELECT pg_reload_conf()")
+        query(db_online, "UPDATE xmpp_accounts SET port = %s WHERE acc_jid = %s",
+              (int(os.environ["XMPP_PORT"]), BOT))
+        server.close()
+    # The postmaster restarts the worker (exit code 1) and it logs in again.
+    wait_state(db_online, "online", timeout=30)
+
+
+def test_passwords_never_reach_the_server_log(db_online):
+    query(db_online, "ALTER SYSTEM SET jabclnd.log_level = 'debug'")
+    query(db_online, "SELECT pg_reload_conf()")
+    try:
+        query(db_online, "UPDATE xmpp_accounts SET acc_pass = 'Secret-Canary-42' "
+                         "WHERE acc_jid = %s", (BOT,))
+        wait_state(db_online, "auth_failed", timeout=10)
+        query(db_online, "UPDATE xmpp_accounts SET acc_pass = %s WHERE acc_jid = %s",
+              (BOT_PASSWORD, BOT))
+        wait_state(db_online, "online", timeout=10)
+    finally:
+        query(db_online, "ALTER SYSTEM RESET jabclnd.log_level")
+        query(db_online, "SELECT pg_reload_conf()")
+    log = open(os.environ["PG_LOG"], errors="replace").read()
+    assert "libstrophe" in log, "debug logging should have produced libstrophe lines"
+    import base64
+    assert "Secret-Canary-42" not in log
+    # PLAIN would send base64("\0user\0password"); SCRAM never sends the password itself.
+    assert base64.b64encode(b"\0bot\0Secret-Canary-42").decode() not in log

@@ -1,0 +1,201 @@
+"""End-to-end: the worker survives faults of PostgreSQL and of its own process
+without losing a row.
+
+Killing the worker with SIGKILL makes the postmaster reset the whole
+cluster (crash recovery), so these tests reconnect their own sessions.
+"""
+import os
+import signal
+import subprocess
+import time
+
+import psycopg2
+import pytest
+
+from worker_helpers import (connect, query, scalar, status, use_account, wait_for, wait_state)
+
+ALICE = "alice@localhost"
+ALICE_PASSWORD = "alicepass"
+
+
+def reconnect(timeout=60):
+    """A new connection, once the cluster accepts them again."""
+    def attempt():
+        try:
+            return connect()
+        except psycopg2.OperationalError:
+            return None
+    return wait_for("PostgreSQL to accept connections", attempt, timeout=timeout, interval=0.2)
+
+
+def current_status(timeout=60):
+    """The status row, reconnecting as often as needed (the cluster may be restarting)."""
+    def attempt():
+        try:
+            conn = connect()
+            try:
+                return status(conn)
+            finally:
+                conn.close()
+        except psycopg2.Error:
+            return None
+    return wait_for("jabclnd_status()", attempt, timeout=timeout, interval=0.2)
+
+
+def wait_online(timeout=60):
+    return wait_for("the worker to be online", lambda: (
+        lambda s: s if s and s["state"] == "online" else None)(current_status(timeout)),
+        timeout=timeout, interval=0.2)
+
+
+def pg_ctl(*args):
+    subprocess.run(["su", "postgres", "-c",
+                    " ".join([os.path.join(os.environ["PG_BIN"], "pg_ctl"), "-D",
+                              os.environ["PGDATA"], "-l", os.environ["PG_LOG"], "-w", *args])],
+                   check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def online():
+    conn = connect()
+    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
+    use_account(conn)
+    wait_state(conn, "online", timeout=30)
+    conn.close()
+    yield
+    wait_online()
+
+
+def queue_numbered(conn, label, count):
+    query(conn, """INSERT INTO xmpp_tx_queue (message_to, message_body)
+                   SELECT 'alice@localhost', %s || ' ' || g FROM generate_series(1, %s) g""",
+          (label, count))
+    return {f"{label} {i}" for i in range(1, count + 1)}
+
+
+def assert_all_delivered(alice, conn, label, wanted, timeout=90):
+    wait_for(f"every '{label}' message at alice",
+             lambda: wanted <= {m["body"] for m in alice.messages}, timeout=timeout, interval=0.2)
+    wait_for(f"every '{label}' row marked sent", lambda: scalar(conn, """
+        SELECT count(*) = 0 FROM xmpp_tx_queue
+         WHERE message_body LIKE %s AND submission_timestamp IS NULL""", (label + " %",)),
+        timeout=30)
+    assert scalar(conn, "SELECT count(*) FROM xmpp_tx_queue WHERE message_body LIKE %s "
+                        "AND submission_failed", (label + " %",)) == 0
+
+
+def test_sigkill_mid_batch_loses_nothing(online, peer_factory):
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    conn = connect()
+    wanted = queue_numbered(conn, "killed", 3000)
+    # Kill while the queue is being worked off: some rows sent, some not.
+    wait_for("the first rows to arrive", lambda: len(alice.messages) >= 50, timeout=30,
+             interval=0.01)
+    os.kill(status(conn)["worker_pid"], signal.SIGKILL)
+    conn.close()
+    wait_online(timeout=90)
+    conn = reconnect()
+    assert_all_delivered(alice, conn, "killed", wanted)
+    duplicates = len([m for m in alice.messages if m["body"].startswith("killed ")]) - len(wanted)
+    # At-least-once: duplicates are possible, bounded by what was in flight.
+    assert duplicates <= int(scalar(conn, "SHOW jabclnd.batch_size")) * 2, duplicates
+    conn.close()
+
+
+def test_pg_ctl_restart_with_a_backlog(online, peer_factory):
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    conn = connect()
+    query(conn, "ALTER SYSTEM SET jabclnd.enabled = off")
+    query(conn, "SELECT pg_reload_conf()")
+    wait_state(conn, "disabled", timeout=15)
+    wanted = queue_numbered(conn, "backlog", 500)
+    query(conn, "ALTER SYSTEM RESET jabclnd.enabled")
+    conn.close()
+    pg_ctl("restart", "-m", "fast")
+    wait_online(timeout=60)
+    conn = reconnect()
+    assert_all_delivered(alice, conn, "backlog", wanted)
+    conn.close()
+
+
+def test_drop_extension_goes_idle_and_create_brings_it_back(online, peer_factory):
+    conn = connect()
+    pid = status(conn)["worker_pid"]
+    log_offset = os.path.getsize(os.environ["PG_LOG"])
+    query(conn, "DROP EXTENSION jabclnd")
+    query(conn, "SELECT 1")  # the status function went with the extension
+    time.sleep(1)
+    # The worker finds no tables at its next look (the safety poll at the latest).
+    query(conn, "CREATE EXTENSION jabclnd")
+    use_account(conn)
+    wait_state(conn, "online", timeout=30)
+    assert status(conn)["worker_pid"] == pid, "DROP EXTENSION must not crash the worker"
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    query(conn, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                "VALUES ('alice@localhost', 'after re-create')")
+    alice.wait_message(lambda m: m["body"] == "after re-create")
+    with open(os.environ["PG_LOG"], errors="replace") as log:
+        log.seek(log_offset)
+        failures = [line for line in log if "jabclnd:" in line and "failed" in line]
+    assert not failures, f"errors after DROP EXTENSION: {failures}"
+    conn.close()
+
+
+def test_drop_database_of_another_database_is_not_blocked(online):
+    conn = connect()
+    query(conn, "CREATE DATABASE jabclnd_scratch")
+    started = time.monotonic()
+    query(conn, "DROP DATABASE jabclnd_scratch")
+    assert time.monotonic() - started < 5
+    assert status(conn)["state"] == "online"
+    conn.close()
+
+
+def test_worker_lets_go_of_its_database_when_disabled(online):
+    """The documented way to drop the worker's own database: jabclnd.enabled = off."""
+    conn = connect()
+    query(conn, "CREATE DATABASE jabclnd_target")
+    try:
+        query(conn, "ALTER SYSTEM SET jabclnd.database = 'jabclnd_target'")
+        query(conn, "SELECT pg_reload_conf()")
+        wait_for("the worker to move to jabclnd_target", lambda: scalar(
+            conn, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'jabclnd worker' "
+                  "AND datname = 'jabclnd_target'"), timeout=20)
+        with pytest.raises(psycopg2.errors.ObjectInUse):
+            query(conn, "DROP DATABASE jabclnd_target")
+        query(conn, "ALTER SYSTEM SET jabclnd.enabled = off")
+        query(conn, "SELECT pg_reload_conf()")
+        wait_for("the worker to leave jabclnd_target", lambda: scalar(
+            conn, "SELECT count(*) = 0 FROM pg_stat_activity "
+                  "WHERE datname = 'jabclnd_target'"), timeout=20)
+        query(conn, "DROP DATABASE jabclnd_target")
+    finally:
+        query(conn, "ALTER SYSTEM RESET jabclnd.database")
+        query(conn, "ALTER SYSTEM RESET jabclnd.enabled")
+        query(conn, "SELECT pg_reload_conf()")
+        query(conn, "DROP DATABASE IF EXISTS jabclnd_target")
+    wait_state(conn, "online", timeout=30)
+    conn.close()
+
+
+def test_idle_worker_runs_no_sql(online):
+    """Between safety polls an idle worker must not touch the database."""
+    conn = connect()
+    pid = status(conn)["worker_pid"]
+
+    def open_transaction_start():
+        return scalar(conn, "SELECT xact_start FROM pg_stat_activity WHERE pid = %s", (pid,))
+
+    query(conn, "ALTER SYSTEM SET jabclnd.safety_poll_interval = '1h'")
+    query(conn, "SELECT pg_reload_conf()")
+    try:
+        time.sleep(1)
+        before = scalar(conn, "SELECT state_change FROM pg_stat_activity WHERE pid = %s", (pid,))
+        time.sleep(3)
+        after = scalar(conn, "SELECT state_change FROM pg_stat_activity WHERE pid = %s", (pid,))
+        assert before == after, "the idle worker ran a transaction"
+        assert open_transaction_start() is None, "the idle worker holds a transaction open"
+    finally:
+        query(conn, "ALTER SYSTEM RESET jabclnd.safety_poll_interval")
+        query(conn, "SELECT pg_reload_conf()")
+    conn.close()

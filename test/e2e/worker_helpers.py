@@ -1,0 +1,105 @@
+"""Helpers for end-to-end tests of the jabclnd worker.
+
+They talk to the real PostgreSQL cluster and the real Prosody that test/run
+started (see test/lib). Every wait is bounded and fails with a message that
+says what was expected and what was seen.
+"""
+import os
+import time
+
+import psycopg2
+
+BOT = "bot@localhost"
+BOT_PASSWORD = "botpass"
+BOT2 = "bot2@localhost"
+BOT2_PASSWORD = "bot2pass"
+
+
+def connect():
+    """A new autocommit connection to the worker's database."""
+    conn = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "jabclnd"))
+    conn.autocommit = True
+    return conn
+
+
+def query(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall() if cur.description else None
+
+
+def scalar(conn, sql, args=None):
+    rows = query(conn, sql, args)
+    return rows[0][0] if rows else None
+
+
+def wait_for(what, probe, timeout=20.0, interval=0.05):
+    """Calls probe() until it returns something truthy; fails with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {last!r}")
+
+
+def status(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT * FROM jabclnd_status()")
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, cur.fetchone()))
+
+
+def wait_state(conn, state, timeout=20.0):
+    """Waits until jabclnd_status().state is `state`; returns the status row."""
+    def probe():
+        s = status(conn)
+        return s if s["state"] == state else None
+
+    try:
+        return wait_for(f"worker state {state}", probe, timeout)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; status now: {status(conn)!r}") from None
+
+
+def use_account(conn, jid=BOT, password=BOT_PASSWORD, port=None):
+    """Makes `jid` the one enabled account (inserting it if needed)."""
+    port = port or int(os.environ["XMPP_PORT"])
+    host = os.environ.get("XMPP_HOST", "127.0.0.1")
+    query(conn, """
+        INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass, srv_host, port)
+        VALUES (true, %s, %s, %s, %s)
+        ON CONFLICT (acc_jid, srv_host, port)
+        DO UPDATE SET enabled = true, acc_pass = excluded.acc_pass""",
+          (jid, password, host, port))
+
+
+def send(conn, to, body=None, subject=None, mtype=None, stanza=None):
+    """Queues one message; returns its row id."""
+    if stanza is not None:
+        return scalar(conn, "INSERT INTO xmpp_tx_queue (message_stanza) VALUES (%s) RETURNING id",
+                      (stanza,))
+    if mtype is None:
+        return scalar(conn, """INSERT INTO xmpp_tx_queue (message_to, message_subject, message_body)
+                               VALUES (%s, %s, %s) RETURNING id""", (to, subject, body))
+    return scalar(conn, """INSERT INTO xmpp_tx_queue (message_to, message_subject, message_body,
+                                                      message_type)
+                           VALUES (%s, %s, %s, %s) RETURNING id""", (to, subject, body, mtype))
+
+
+def tx_row(conn, row_id):
+    with conn.cursor() as cur:
+        cur.execute("SELECT * FROM xmpp_tx_queue WHERE id = %s", (row_id,))
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, cur.fetchone()))
+
+
+def wait_row_done(conn, row_id, timeout=20.0):
+    """Waits until the tx row is sent or failed; returns it."""
+    def probe():
+        row = tx_row(conn, row_id)
+        return row if (row["submission_timestamp"] or row["submission_failed"]) else None
+
+    return wait_for(f"tx row {row_id} to be sent or failed", probe, timeout)
