@@ -30,6 +30,7 @@
 #include "worker.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <deque>
 #include <string>
 #include <sys/socket.h>
@@ -59,27 +60,48 @@ const int LOGOUT_MS = 1000;
 TimeoutId login_timer;
 
 /*
- * SIGTERM: PostgreSQL's own die(), plus one thing it cannot know about. If
- * a login is stuck in libstrophe's TLS handshake (which has no deadline and
- * blocks inside xmpp_run_once), shutting the socket down makes the
- * handshake fail at once, so the worker reaches CHECK_FOR_INTERRUPTS.
+ * libstrophe 0.12's TLS handshake has no deadline and blocks inside
+ * xmpp_run_once, retrying through EINTR. Shutting the socket down makes it
+ * fail at once. The handlers below do that when the worker must get back
+ * to its loop: SIGTERM (then PostgreSQL's own die()), a ProcSignalBarrier
+ * such as DROP DATABASE's (then PostgreSQL's own SIGUSR1 handler), and
+ * jabclnd.connect_timeout. A healthy handshake takes milliseconds; only a
+ * stalled one is ever cut, and the login is retried.
  */
+volatile sig_atomic_t handshake_broken = false;
+
+void
+break_stalled_handshake(void)
+{
+	const int save_errno = errno;
+	const int fd = session::handshake_socket();
+	if (fd >= 0)
+	{
+		shutdown(fd, SHUT_RDWR);
+		handshake_broken = true;
+	}
+	errno = save_errno;
+}
+
 void
 handle_sigterm(SIGNAL_ARGS)
 {
-	const int fd = session::handshake_socket();
-	if (fd >= 0)
-		shutdown(fd, SHUT_RDWR);
+	break_stalled_handshake();
 	die(postgres_signal_arg);
 }
 
-/* jabclnd.connect_timeout expired: break a blocked handshake the same way. */
+void
+handle_sigusr1(SIGNAL_ARGS)
+{
+	procsignal_sigusr1_handler(postgres_signal_arg);
+	if (ProcSignalBarrierPending)
+		break_stalled_handshake();
+}
+
 void
 handle_login_deadline(void)
 {
-	const int fd = session::handshake_socket();
-	if (fd >= 0)
-		shutdown(fd, SHUT_RDWR);
+	break_stalled_handshake();
 	SetLatch(MyLatch);
 }
 
@@ -432,6 +454,10 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	if (!ending.was_online && login_deadline_ != 0 && now >= login_deadline_)
 		reason = "login did not complete within jabclnd.connect_timeout (" +
 		         std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)";
+	else if (!ending.was_online && handshake_broken)
+		reason = "login interrupted while the server was silent during the TLS handshake (" +
+		         reason + ")";
+	handshake_broken = false;
 	login_deadline_ = 0;
 	if (in_flight_.active())
 	{
@@ -842,6 +868,7 @@ jabclnd_worker_main(Datum)
 
 	pqsignal(SIGTERM, handle_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGUSR1, handle_sigusr1);
 	/* libstrophe writes with send(..., 0): a dead peer must not kill the process. */
 	pqsignal(SIGPIPE, SIG_IGN);
 	login_timer = RegisterTimeout(USER_TIMEOUT, handle_login_deadline);

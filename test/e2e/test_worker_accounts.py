@@ -173,9 +173,18 @@ def test_stalled_tls_handshake_is_abandoned_and_sigterm_still_works(db_online):
             lambda st: st if "jabclnd.connect_timeout" in (st["last_error"] or "") else None)(
                 status(db_online)), timeout=15)
         assert s["state"] in ("offline", "connecting")
-        # The worker is alive and answers SIGTERM quickly even while a handshake hangs.
+        # With a long deadline, the next handshake hangs: the worker must still honour
+        # DROP DATABASE's barrier and SIGTERM at once.
+        query(db_online, "ALTER SYSTEM SET jabclnd.connect_timeout = '5min'")
+        query(db_online, "SELECT pg_reload_conf()")
         wait_state(db_online, "connecting", timeout=10)
-        time.sleep(0.3)  # well inside the next handshake
+        time.sleep(0.5)  # well inside the next handshake
+        query(db_online, "CREATE DATABASE jabclnd_barrier")
+        started = time.monotonic()
+        query(db_online, "DROP DATABASE jabclnd_barrier")
+        assert time.monotonic() - started < 3, "DROP DATABASE waited on the worker"
+        wait_state(db_online, "connecting", timeout=10)
+        time.sleep(0.5)
         pid = status(db_online)["worker_pid"]
         os.kill(pid, signal.SIGTERM)
         started = time.monotonic()
