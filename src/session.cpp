@@ -453,6 +453,7 @@ Session::on_connected()
 	bound_jid_ = bound ? bound : account_jid_;
 	events_.came_online = true;
 
+	request_roster();
 	/* Initial presence: the server then delivers what was stored for us offline. */
 	xmpp_stanza_t *presence = xmpp_presence_new(ctx_);
 	xmpp_send(conn_, presence);
@@ -559,6 +560,8 @@ Session::on_message(xmpp_stanza_t *stanza)
 int
 Session::on_iq(xmpp_stanza_t *stanza)
 {
+	if (take_roster(stanza))
+		return 1;
 	const std::string type = attribute(stanza, "type");
 	if (type == "result" || type == "error")
 	{
@@ -572,10 +575,32 @@ Session::on_iq(xmpp_stanza_t *stanza)
 	return 1;
 }
 
-int
-Session::on_presence(xmpp_stanza_t *)
+/*
+ * An iq of `type` answering `request`: same id, addressed to its sender.
+ * Built by hand because xmpp_stanza_reply() returns NULL for a stanza
+ * without a from attribute, which is how a server addresses its own
+ * requests and roster pushes.
+ */
+xmpp_stanza_t *
+Session::iq_reply(xmpp_stanza_t *request, const char *type)
 {
-	return 1;
+	xmpp_stanza_t *reply = xmpp_iq_new(ctx_, type, attribute(request, "id").c_str());
+	const char *from = xmpp_stanza_get_from(request);
+	if (from)
+		xmpp_stanza_set_to(reply, from);
+	return reply;
+}
+
+/* Adds <name xmlns=ns/> to parent and returns it. */
+static xmpp_stanza_t *
+add_element(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *ns)
+{
+	xmpp_stanza_t *child = xmpp_stanza_new(ctx);
+	xmpp_stanza_set_name(child, name);
+	if (ns)
+		xmpp_stanza_set_ns(child, ns);
+	xmpp_stanza_add_child_ex(parent, child, 0);
+	return child;
 }
 
 /*
@@ -591,44 +616,33 @@ Session::reply_to_iq(xmpp_stanza_t *request)
 	const char *ns = query ? xmpp_stanza_get_ns(query) : nullptr;
 	const char *name = query ? xmpp_stanza_get_name(query) : nullptr;
 	const std::string type = attribute(request, "type");
-	xmpp_stanza_t *reply = xmpp_stanza_reply(request);
+	xmpp_stanza_t *reply;
 
 	if (type == "get" && ns && strcmp(ns, NS_PING) == 0 && name && strcmp(name, "ping") == 0)
-		xmpp_stanza_set_type(reply, "result");
+		reply = iq_reply(request, "result");
 	else if (type == "get" && ns && strcmp(ns, NS_DISCO_INFO) == 0)
 	{
-		xmpp_stanza_set_type(reply, "result");
-		xmpp_stanza_t *info = xmpp_stanza_new(ctx_);
-		xmpp_stanza_set_name(info, "query");
-		xmpp_stanza_set_ns(info, NS_DISCO_INFO);
+		reply = iq_reply(request, "result");
+		xmpp_stanza_t *info = add_element(ctx_, reply, "query", NS_DISCO_INFO);
 		const char *node = xmpp_stanza_get_attribute(query, "node");
 		if (node)
 			xmpp_stanza_set_attribute(info, "node", node);
-		xmpp_stanza_t *identity = xmpp_stanza_new(ctx_);
-		xmpp_stanza_set_name(identity, "identity");
+		xmpp_stanza_t *identity = add_element(ctx_, info, "identity", nullptr);
 		xmpp_stanza_set_attribute(identity, "category", "client");
 		xmpp_stanza_set_attribute(identity, "type", "bot");
 		xmpp_stanza_set_attribute(identity, "name", "jabclnd");
-		xmpp_stanza_add_child_ex(info, identity, 0);
 		for (const char *feature : {NS_DISCO_INFO, NS_PING, NS_SID})
-		{
-			xmpp_stanza_t *f = xmpp_stanza_new(ctx_);
-			xmpp_stanza_set_name(f, "feature");
-			xmpp_stanza_set_attribute(f, "var", feature);
-			xmpp_stanza_add_child_ex(info, f, 0);
-		}
-		xmpp_stanza_add_child_ex(reply, info, 0);
+			xmpp_stanza_set_attribute(add_element(ctx_, info, "feature", nullptr), "var", feature);
 	}
 	else
 	{
-		xmpp_stanza_release(reply);
-		reply = xmpp_stanza_reply_error(request, "cancel", "service-unavailable", nullptr);
+		reply = iq_reply(request, "error");
+		xmpp_stanza_t *error = add_element(ctx_, reply, "error", nullptr);
+		xmpp_stanza_set_type(error, "cancel");
+		add_element(ctx_, error, "service-unavailable", NS_STANZAS);
 	}
-	if (reply)
-	{
-		xmpp_send(conn_, reply);
-		xmpp_stanza_release(reply);
-	}
+	xmpp_send(conn_, reply);
+	xmpp_stanza_release(reply);
 }
 
 std::string
@@ -718,7 +732,7 @@ Session::send_message(const std::string &to, const std::string &type, const std:
 std::string
 Session::send_ping()
 {
-	const std::string id = "jabclnd-ping-" + std::to_string(++next_id_);
+	const std::string id = next_id("ping");
 	xmpp_stanza_t *iq = xmpp_iq_new(ctx_, "get", id.c_str());
 	const size_t at = bound_jid_.find('@');
 	const size_t slash = bound_jid_.find('/');

@@ -11,7 +11,10 @@
  */
 #pragma once
 
+#include "presence.h"
+
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -96,6 +99,13 @@ struct LogLine
 	std::string text;
 };
 
+/* The roster, whole (answer to our get) or one change (a push from the server). */
+struct RosterEvent
+{
+	std::map<std::string, std::string> items; /* bare JID -> subscription, or "remove" */
+	bool complete = false;
+};
+
 /* Everything that happened during the pumps since the last take_events(). */
 struct Events
 {
@@ -105,12 +115,10 @@ struct Events
 	std::vector<MessageError> errors;
 	std::vector<std::string> answered_iq_ids; /* results of our pings and barriers */
 	std::vector<LogLine> log;
-
-	bool empty() const
-	{
-		return !came_online && endings.empty() && messages.empty() && errors.empty() &&
-		       answered_iq_ids.empty() && log.empty();
-	}
+	std::vector<presence::Update> presences;
+	std::vector<RosterEvent> rosters;
+	std::vector<std::string> subscription_requests; /* bare JIDs */
+	std::vector<std::string> unsubscribe_requests;  /* bare JIDs */
 };
 
 class Session
@@ -156,6 +164,8 @@ class Session
 	                         const std::string &id, size_t max_size);
 	/* Sends an XEP-0199 ping to our server and returns its id. */
 	std::string send_ping();
+	/* Roster and subscription changes the presence mirror asked for. */
+	void carry_out(const presence::RosterAction &action);
 
 	/* Called from libstrophe callbacks (C functions in session.cpp). */
 	void on_connected();
@@ -171,6 +181,12 @@ class Session
 	std::string send_checked(_xmpp_stanza_t *stanza, size_t max_size);
 	void release_connection();
 	void reply_to_iq(_xmpp_stanza_t *request);
+	_xmpp_stanza_t *iq_reply(_xmpp_stanza_t *request, const char *type);
+	void request_roster();
+	bool take_roster(_xmpp_stanza_t *iq);
+	void send_presence_type(const std::string &to, const char *type);
+	void set_roster_item(const std::string &jid, bool remove);
+	std::string next_id(const char *kind);
 
 	struct Logger;
 	std::unique_ptr<Logger> logger_;

@@ -24,11 +24,20 @@ int jabclnd_retry_min_delay_ms = 1000;
 int jabclnd_retry_max_delay_ms = 300000;
 int jabclnd_ping_interval_ms = 60000;
 int jabclnd_log_level = XMPP_LOG_WARN;
+int jabclnd_subscriptions = SUBSCRIPTIONS_OPENFIRE_USERS;
+bool jabclnd_away_is_available = true;
 
 static const struct config_enum_entry tls_options[] = {
     {"required", TLS_REQUIRED, false},
     {"direct", TLS_DIRECT, false},
     {"disabled", TLS_DISABLED, false},
+    {nullptr, 0, false},
+};
+
+static const struct config_enum_entry subscription_options[] = {
+    {"openfire_users", SUBSCRIPTIONS_OPENFIRE_USERS, false},
+    {"all", SUBSCRIPTIONS_ALL, false},
+    {"none", SUBSCRIPTIONS_NONE, false},
     {nullptr, 0, false},
 };
 
@@ -139,6 +148,18 @@ define_settings(void)
 	    "jabclnd.log_level", "Least severe libstrophe message written to the server log.",
 	    "Passwords and SASL exchanges are never logged, at any level.", &jabclnd_log_level,
 	    XMPP_LOG_WARN, log_level_options, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomEnumVariable(
+	    "jabclnd.subscriptions", "Whose presence subscription requests the worker accepts.",
+	    "openfire_users: enabled users of openfire_users on the account's domain; all: anyone; "
+	    "none: no one. Requests not accepted are answered with unsubscribed.",
+	    &jabclnd_subscriptions, SUBSCRIPTIONS_OPENFIRE_USERS, subscription_options, PGC_SIGHUP, 0,
+	    nullptr, nullptr, nullptr);
+
+	DefineCustomBoolVariable(
+	    "jabclnd.away_is_available", "Whether away, xa and dnd count as available.",
+	    "When off, a user whose every resource is away, xa or dnd is mirrored as not available.",
+	    &jabclnd_away_is_available, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 
 	MarkGUCPrefixReserved("jabclnd");
 }

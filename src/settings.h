@@ -15,6 +15,13 @@ enum TlsMode
 	TLS_DISABLED  /* plain text; for a trusted loopback only */
 };
 
+enum SubscriptionPolicy
+{
+	SUBSCRIPTIONS_OPENFIRE_USERS, /* accept enabled openfire_users on our domain */
+	SUBSCRIPTIONS_ALL,            /* accept everyone */
+	SUBSCRIPTIONS_NONE            /* accept no one */
+};
+
 enum XmppLogLevel
 {
 	XMPP_LOG_DEBUG,
@@ -38,6 +45,8 @@ extern int jabclnd_retry_min_delay_ms;
 extern int jabclnd_retry_max_delay_ms;
 extern int jabclnd_ping_interval_ms;
 extern int jabclnd_log_level;
+extern int jabclnd_subscriptions;
+extern bool jabclnd_away_is_available;
 
 /* Defines every setting; called once from _PG_init. */
 void define_settings(void);

@@ -16,6 +16,7 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* The plans; all null until the extension is found. */
 struct Plans
@@ -26,9 +27,12 @@ struct Plans
 	SPIPlanPtr mark_sent;
 	SPIPlanPtr mark_failed;
 	SPIPlanPtr insert_rx;
+	SPIPlanPtr logins;
+	SPIPlanPtr reset_presence;
+	SPIPlanPtr set_presence;
 };
 
-static Plans plans = {InvalidOid, nullptr, nullptr, nullptr, nullptr, nullptr};
+static Plans plans = {};
 static char last_error[1024];
 
 /* Payloads of NOTIFY must stay under 8000 bytes: ids are sent in chunks. */
@@ -59,8 +63,9 @@ prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 static void
 forget_plans(void)
 {
-	SPIPlanPtr *all[] = {&plans.account, &plans.claim, &plans.mark_sent, &plans.mark_failed,
-	                     &plans.insert_rx};
+	SPIPlanPtr *all[] = {&plans.account,        &plans.claim,       &plans.mark_sent,
+	                     &plans.mark_failed,    &plans.insert_rx,   &plans.logins,
+	                     &plans.reset_presence, &plans.set_presence};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -82,6 +87,7 @@ ensure_plans(void)
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
 	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid presence_types[] = {TEXTOID, BOOLOID};
 	const char *schema;
 
 	if (extension == plans.extension && OidIsValid(extension))
@@ -135,6 +141,18 @@ ensure_plans(void)
 	                          "message_type, message_id, message_subject, message_body) "
 	                          "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
 	                          6, rx_types);
+	plans.logins = prepare(
+	    schema, "SELECT DISTINCT lower(login) FROM %s.openfire_users WHERE enabled", 0, nullptr);
+	plans.reset_presence = prepare(schema,
+	                               "UPDATE %s.openfire_users SET available = false, "
+	                               "available_timestamp = now() WHERE available",
+	                               0, nullptr);
+	/* available_timestamp changes only when available does. */
+	plans.set_presence = prepare(schema,
+	                             "UPDATE %s.openfire_users SET available = $2, "
+	                             "available_timestamp = now() "
+	                             "WHERE lower(login) = $1 AND available <> $2",
+	                             2, presence_types);
 	plans.extension = extension;
 	return true;
 }
@@ -222,38 +240,46 @@ int32_column(HeapTuple tuple, int column)
 struct LoadAccountArgs
 {
 	MemoryContext results;
-	TablesFound *tables;
-	AccountRow *account;
+	TablesSnapshot *snapshot;
 };
 
 static void
 load_account_body(void *arg)
 {
 	LoadAccountArgs *args = static_cast<LoadAccountArgs *>(arg);
+	TablesSnapshot *snapshot = args->snapshot;
 
-	args->account->found = false;
+	memset(snapshot, 0, sizeof *snapshot);
+	snapshot->tables = TablesFound::missing;
 	if (!ensure_plans())
-	{
-		*args->tables = TablesFound::missing;
 		return;
-	}
-	*args->tables = TablesFound::present;
+	snapshot->tables = TablesFound::present;
+
 	if (SPI_execute_plan(plans.account, nullptr, nullptr, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "jabclnd: reading xmpp_accounts failed");
-	if (SPI_processed == 0)
-		return;
-	HeapTuple row = SPI_tuptable->vals[0];
-	args->account->found = true;
-	args->account->jid = copy_column(args->results, row, 1);
-	args->account->password = copy_column(args->results, row, 2);
-	args->account->host = copy_column(args->results, row, 3);
-	args->account->port = int32_column(row, 4);
+	if (SPI_processed == 1)
+	{
+		HeapTuple row = SPI_tuptable->vals[0];
+		snapshot->account.found = true;
+		snapshot->account.jid = copy_column(args->results, row, 1);
+		snapshot->account.password = copy_column(args->results, row, 2);
+		snapshot->account.host = copy_column(args->results, row, 3);
+		snapshot->account.port = int32_column(row, 4);
+	}
+
+	if (SPI_execute_plan(plans.logins, nullptr, nullptr, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "jabclnd: reading openfire_users failed");
+	snapshot->login_count = static_cast<int>(SPI_processed);
+	snapshot->logins = static_cast<char **>(
+	    MemoryContextAllocZero(args->results, sizeof(char *) * (SPI_processed + 1)));
+	for (uint64 i = 0; i < SPI_processed; i++)
+		snapshot->logins[i] = copy_column(args->results, SPI_tuptable->vals[i], 1);
 }
 
 bool
-store_load_account(MemoryContext results, TablesFound *tables, AccountRow *account)
+store_load_account(MemoryContext results, TablesSnapshot *snapshot)
 {
-	LoadAccountArgs args = {results, tables, account};
+	LoadAccountArgs args = {results, snapshot};
 	return run_unit("loading the XMPP account", load_account_body, &args);
 }
 
@@ -331,6 +357,14 @@ mark_failed(const RowFailure *failure)
 		     static_cast<long long>(failure->id));
 }
 
+static void
+set_presence(const PresenceRow *change)
+{
+	Datum arguments[2] = {CStringGetTextDatum(change->login), BoolGetDatum(change->available)};
+	if (SPI_execute_plan(plans.set_presence, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "jabclnd: updating openfire_users.available failed");
+}
+
 static Datum
 text_or_null(const char *value, char *null_flag)
 {
@@ -371,11 +405,22 @@ record_body(void *arg)
 	StringInfoData payload;
 
 	if (!ensure_plans())
-		elog(ERROR, "the jabclnd extension was dropped from this database");
+	{
+		/* No tables, no flags to reset; but rows to record must not vanish silently. */
+		if (outcomes->sent_count || outcomes->failure_count || outcomes->received_count)
+			elog(ERROR, "the jabclnd extension was dropped from this database");
+		return;
+	}
 	if (outcomes->sent_count > 0)
 		mark_sent(outcomes);
 	for (int i = 0; i < outcomes->failure_count; i++)
 		mark_failed(&outcomes->failures[i]);
+
+	if (outcomes->reset_presence &&
+	    SPI_execute_plan(plans.reset_presence, nullptr, nullptr, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "jabclnd: resetting openfire_users.available failed");
+	for (int i = 0; i < outcomes->presence_count; i++)
+		set_presence(&outcomes->presence[i]);
 
 	initStringInfo(&payload);
 	for (int i = 0; i < outcomes->received_count; i++)

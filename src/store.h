@@ -61,6 +61,13 @@ struct RxRow
 	const char *body;
 };
 
+/* A change of openfire_users.available. */
+struct PresenceRow
+{
+	const char *login; /* lower-cased */
+	bool available;
+};
+
 /* What one persist transaction writes. */
 struct Outcomes
 {
@@ -70,13 +77,28 @@ struct Outcomes
 	int failure_count;
 	const RxRow *received;
 	int received_count;
+	bool reset_presence; /* every available = true goes back to false, first */
+	const PresenceRow *presence;
+	int presence_count;
 };
 
-/* Finds the extension and the enabled account. */
-bool store_load_account(MemoryContext results, TablesFound *tables, AccountRow *account);
+/* What the worker reads at each wake: the extension, the account, the enabled logins. */
+struct TablesSnapshot
+{
+	TablesFound tables;
+	AccountRow account;
+	char **logins; /* lower-cased logins of the enabled openfire_users */
+	int login_count;
+};
+
+/* Reads the snapshot; strings are allocated in `results`. */
+bool store_load_account(MemoryContext results, TablesSnapshot *snapshot);
 /* Claims up to `limit` pending rows, oldest first, counting the attempt. */
 bool store_claim_batch(MemoryContext results, int limit, TxRow **rows, int *row_count);
-/* Marks sent and failed rows, inserts received messages and notifies jabclnd_rx. */
+/*
+ * Marks sent and failed rows, inserts received messages (and notifies
+ * jabclnd_rx), and mirrors presence into openfire_users.
+ */
 bool store_record(const Outcomes *outcomes);
 
 /* The message of the last failed call. */

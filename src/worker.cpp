@@ -22,6 +22,7 @@
  * jabclnd_worker_main.
  */
 #include "pg.h"
+#include "presence.h"
 #include "session.h"
 #include "settings.h"
 #include "shared_state.h"
@@ -32,6 +33,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <set>
 #include <string>
 #include <sys/socket.h>
 #include <unordered_map>
@@ -226,6 +228,7 @@ class Worker
 	void database_failed(TimestampTz now);
 	void wait(TimestampTz now);
 	void publish(WorkerState state, const char *error);
+	void follow_presence(session::Events &events);
 
 	session::Session session_;
 	MemoryContext results_;
@@ -254,12 +257,15 @@ class Worker
 	/* After a batch was lost with the connection, send one row at a time up to this id. */
 	int64_t careful_until_ = 0;
 	SentIds sent_ids_;
+	presence::Mirror mirror_;
 
 	/* Waiting for the next record(). */
 	std::vector<int64_t> confirmed_;
 	std::vector<int64_t> failed_rows_;
 	std::vector<std::string> failure_reasons_;
 	std::vector<session::IncomingMessage> received_;
+	std::vector<presence::Change> presence_changes_;
+	bool presence_reset_ = false;
 };
 
 Worker *running_worker = nullptr;
@@ -342,17 +348,21 @@ Worker::database_failed(TimestampTz now)
 void
 Worker::look_at_tables(TimestampTz now)
 {
-	AccountRow row = {};
-	TablesFound tables = TablesFound::missing;
+	TablesSnapshot snapshot;
 
 	tables_wanted_ = false;
 	next_poll_ = after_ms(now, jabclnd_safety_poll_interval_ms);
 	MemoryContextReset(results_);
-	if (!store_load_account(results_, &tables, &row))
+	if (!store_load_account(results_, &snapshot))
 	{
 		database_failed(now);
 		return;
 	}
+	const TablesFound tables = snapshot.tables;
+	const AccountRow &row = snapshot.account;
+	if (tables == TablesFound::present)
+		mirror_.set_enabled_logins(
+		    std::set<std::string>(snapshot.logins, snapshot.logins + snapshot.login_count));
 
 	session::Account wanted;
 	const bool want_account = tables == TablesFound::present && row.found;
@@ -466,6 +476,10 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 		in_flight_ = InFlight();
 	}
 	ping_id_.clear();
+	/* Offline, we no longer know who is online: every flag we set goes back to false. */
+	mirror_.stop();
+	presence_changes_.clear();
+	presence_reset_ = presence_reset_ || mirror_.take_reset();
 
 	if (logging_out_ || !have_account_)
 	{
@@ -501,6 +515,12 @@ Worker::take_events(TimestampTz now)
 		claim_wanted_ = true;
 		next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
 		publish(WS_ONLINE, "");
+		mirror_.start(session_.bound_jid(),
+		              jabclnd_subscriptions == SUBSCRIPTIONS_ALL ? presence::Policy::all
+		              : jabclnd_subscriptions == SUBSCRIPTIONS_NONE
+		                  ? presence::Policy::none
+		                  : presence::Policy::openfire_users,
+		              jabclnd_away_is_available);
 		ereport(LOG, (errmsg("jabclnd: logged in as %s", session_.bound_jid().c_str())));
 	}
 	for (const session::Ending &ending : events.endings)
@@ -534,6 +554,29 @@ Worker::take_events(TimestampTz now)
 	}
 	for (session::IncomingMessage &message : events.messages)
 		received_.push_back(std::move(message));
+	follow_presence(events);
+}
+
+/*
+ * Feeds the presence mirror and carries out the roster changes it asks
+ * for. The flag changes it produces wait for record().
+ */
+void
+Worker::follow_presence(session::Events &events)
+{
+	for (const session::RosterEvent &roster : events.rosters)
+		mirror_.roster(roster.items, roster.complete);
+	for (const presence::Update &update : events.presences)
+		mirror_.presence(update);
+	for (const std::string &jid : events.subscription_requests)
+		mirror_.subscription_request(jid);
+	for (const std::string &jid : events.unsubscribe_requests)
+		mirror_.unsubscribe_request(jid);
+	for (const presence::RosterAction &action : mirror_.take_actions())
+		session_.carry_out(action);
+	for (presence::Change &change : mirror_.take_changes())
+		presence_changes_.push_back(std::move(change));
+	presence_reset_ = presence_reset_ || mirror_.take_reset();
 }
 
 std::string
@@ -646,7 +689,10 @@ Worker::keep_alive(TimestampTz now)
 void
 Worker::record(TimestampTz now)
 {
-	if (confirmed_.empty() && failed_rows_.empty() && received_.empty())
+	if (mirror_.take_reset())
+		presence_reset_ = true;
+	if (confirmed_.empty() && failed_rows_.empty() && received_.empty() &&
+	    presence_changes_.empty() && !presence_reset_)
 		return;
 	if (now < database_retry_)
 		return;
@@ -665,9 +711,19 @@ Worker::record(TimestampTz now)
 		                    m.has_subject ? m.subject.c_str() : nullptr,
 		                    m.has_body ? m.body.c_str() : nullptr};
 	}
-	Outcomes outcomes = {confirmed_.data(), static_cast<int>(confirmed_.size()),
-	                     failures.data(),   static_cast<int>(failures.size()),
-	                     received.data(),   static_cast<int>(received.size())};
+	std::vector<PresenceRow> presence(presence_changes_.size());
+	for (size_t i = 0; i < presence_changes_.size(); i++)
+		presence[i] =
+		    PresenceRow{presence_changes_[i].login.c_str(), presence_changes_[i].available};
+	Outcomes outcomes = {confirmed_.data(),
+	                     static_cast<int>(confirmed_.size()),
+	                     failures.data(),
+	                     static_cast<int>(failures.size()),
+	                     received.data(),
+	                     static_cast<int>(received.size()),
+	                     presence_reset_,
+	                     presence.data(),
+	                     static_cast<int>(presence.size())};
 	if (!store_record(&outcomes))
 	{
 		database_failed(now);
@@ -678,6 +734,8 @@ Worker::record(TimestampTz now)
 	failed_rows_.clear();
 	failure_reasons_.clear();
 	received_.clear();
+	presence_changes_.clear();
+	presence_reset_ = false;
 }
 
 /*
@@ -727,7 +785,8 @@ Worker::wait(TimestampTz now)
 			sooner(ping_deadline_);
 	}
 	/* Outcomes left over only because the database failed: retry when it is due. */
-	if (!confirmed_.empty() || !failed_rows_.empty() || !received_.empty())
+	if (!confirmed_.empty() || !failed_rows_.empty() || !received_.empty() ||
+	    !presence_changes_.empty() || presence_reset_)
 		sooner(database_retry_);
 	long timeout = ms_until(now, until);
 	if (phase != session::Phase::idle)

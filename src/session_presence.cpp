@@ -1,0 +1,186 @@
+/*
+ * session_presence.cpp: presence, roster and subscriptions on the XMPP side.
+ *
+ * Part of the Session (session.h): it turns presence stanzas, roster
+ * results and roster pushes into plain events for the presence mirror,
+ * and carries out the mirror's roster actions. Like session.cpp, it never
+ * calls PostgreSQL.
+ */
+#include "session.h"
+
+#include <strophe.h>
+
+#include <cstring>
+
+namespace session
+{
+
+namespace
+{
+
+const char *const NS_ROSTER = "jabber:iq:roster";
+const char *const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+
+std::string
+attribute(xmpp_stanza_t *stanza, const char *name)
+{
+	const char *value = xmpp_stanza_get_attribute(stanza, name);
+	return value ? value : "";
+}
+
+std::string
+bare(const std::string &jid)
+{
+	return jid.substr(0, jid.find('/'));
+}
+
+} // namespace
+
+std::string
+Session::next_id(const char *kind)
+{
+	return std::string("jabclnd-") + kind + "-" + std::to_string(++next_id_);
+}
+
+/* RFC 6121 2.1.3: asked before the initial presence, so contacts' presence follows it. */
+void
+Session::request_roster()
+{
+	const std::string id = next_id("roster");
+	xmpp_stanza_t *iq = xmpp_iq_new(ctx_, "get", id.c_str());
+	xmpp_stanza_t *query = xmpp_stanza_new(ctx_);
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, NS_ROSTER);
+	xmpp_stanza_add_child_ex(iq, query, 0);
+	xmpp_send(conn_, iq);
+	xmpp_stanza_release(iq);
+}
+
+/*
+ * A roster result (the answer to our get) or a roster push (an iq set from
+ * our own server). Returns false if `iq` is neither.
+ */
+bool
+Session::take_roster(xmpp_stanza_t *iq)
+{
+	xmpp_stanza_t *query = xmpp_stanza_get_child_by_name_and_ns(iq, "query", NS_ROSTER);
+	const std::string type = attribute(iq, "type");
+	const std::string from = attribute(iq, "from");
+	const bool result = type == "result" && attribute(iq, "id").rfind("jabclnd-roster-", 0) == 0;
+	/* RFC 6121 2.1.6: a push comes from no one or from our own bare JID; ignore others. */
+	const bool push = type == "set" && query && (from.empty() || bare(from) == bare(bound_jid_));
+	if (!result && !push)
+		return false;
+
+	RosterEvent event;
+	event.complete = result;
+	for (xmpp_stanza_t *item = query ? xmpp_stanza_get_children(query) : nullptr; item;
+	     item = xmpp_stanza_get_next(item))
+	{
+		const char *name = xmpp_stanza_get_name(item);
+		if (!name || strcmp(name, "item") != 0)
+			continue;
+		const std::string jid = attribute(item, "jid");
+		const std::string subscription = attribute(item, "subscription");
+		if (!jid.empty())
+			event.items[jid] = subscription.empty() ? "none" : subscription;
+	}
+	events_.rosters.push_back(std::move(event));
+	if (push)
+	{
+		xmpp_stanza_t *reply = iq_reply(iq, "result");
+		xmpp_send(conn_, reply);
+		xmpp_stanza_release(reply);
+	}
+	return true;
+}
+
+int
+Session::on_presence(xmpp_stanza_t *stanza)
+{
+	const std::string from = attribute(stanza, "from");
+	const std::string type = attribute(stanza, "type");
+	if (from.empty() || from == bound_jid_)
+		return 1;
+	/* Occupants of a group chat are not users of ours, whatever their nick. */
+	if (xmpp_stanza_get_child_by_name_and_ns(stanza, "x", NS_MUC_USER))
+		return 1;
+
+	if (type.empty() || type == "unavailable")
+	{
+		presence::Update update;
+		update.jid = from;
+		update.available = type.empty();
+		xmpp_stanza_t *show = xmpp_stanza_get_child_by_name(stanza, "show");
+		if (show)
+		{
+			char *text = xmpp_stanza_get_text(show);
+			if (text)
+			{
+				update.show = text;
+				xmpp_free(ctx_, text);
+			}
+		}
+		events_.presences.push_back(std::move(update));
+	}
+	else if (type == "subscribe")
+		events_.subscription_requests.push_back(bare(from));
+	else if (type == "unsubscribe")
+		events_.unsubscribe_requests.push_back(bare(from));
+	return 1;
+}
+
+void
+Session::send_presence_type(const std::string &to, const char *type)
+{
+	xmpp_stanza_t *presence = xmpp_presence_new(ctx_);
+	xmpp_stanza_set_to(presence, to.c_str());
+	xmpp_stanza_set_type(presence, type);
+	xmpp_send(conn_, presence);
+	xmpp_stanza_release(presence);
+}
+
+void
+Session::set_roster_item(const std::string &jid, bool remove)
+{
+	const std::string id = next_id("roster-set");
+	xmpp_stanza_t *iq = xmpp_iq_new(ctx_, "set", id.c_str());
+	xmpp_stanza_t *query = xmpp_stanza_new(ctx_);
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, NS_ROSTER);
+	xmpp_stanza_t *item = xmpp_stanza_new(ctx_);
+	xmpp_stanza_set_name(item, "item");
+	xmpp_stanza_set_attribute(item, "jid", jid.c_str());
+	if (remove)
+		xmpp_stanza_set_attribute(item, "subscription", "remove");
+	xmpp_stanza_add_child_ex(query, item, 0);
+	xmpp_stanza_add_child_ex(iq, query, 0);
+	xmpp_send(conn_, iq);
+	xmpp_stanza_release(iq);
+}
+
+void
+Session::carry_out(const presence::RosterAction &action)
+{
+	if (phase_ != Phase::online)
+		return;
+	switch (action.kind)
+	{
+	case presence::RosterAction::add_and_subscribe:
+		set_roster_item(action.jid, false);
+		send_presence_type(action.jid, "subscribe");
+		break;
+	case presence::RosterAction::remove:
+		/* Removing the item also cancels the subscriptions both ways (RFC 6121 2.5). */
+		set_roster_item(action.jid, true);
+		break;
+	case presence::RosterAction::approve:
+		send_presence_type(action.jid, "subscribed");
+		break;
+	case presence::RosterAction::refuse:
+		send_presence_type(action.jid, "unsubscribed");
+		break;
+	}
+}
+
+} // namespace session
