@@ -11,7 +11,7 @@ import time
 import pytest
 
 from worker_helpers import (BOT, BOT2, BOT2_PASSWORD, BOT_PASSWORD, connect, query, scalar, send,
-                            status, use_account, wait_for, wait_row_done, wait_state)
+                            status, tx_row, use_account, wait_for, wait_row_done, wait_state)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -220,3 +220,84 @@ def test_passwords_never_reach_the_server_log(db_online):
     assert "Secret-Canary-42" not in log
     # PLAIN would send base64("\0user\0password"); SCRAM never sends the password itself.
     assert base64.b64encode(b"\0bot\0Secret-Canary-42").decode() not in log
+
+
+def reload_with(conn, **settings):
+    for name, value in settings.items():
+        if value is None:
+            query(conn, f"ALTER SYSTEM RESET jabclnd.{name}")
+        else:
+            query(conn, f"ALTER SYSTEM SET jabclnd.{name} = %s", (value,))
+    query(conn, "SELECT pg_reload_conf()")
+
+
+def test_direct_tls(db_online, peer_factory):
+    """jabclnd.tls = direct: XEP-0368, TLS from the first byte, on the direct TLS port."""
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    try:
+        reload_with(db_online, tls="direct")
+        query(db_online, "UPDATE xmpp_accounts SET port = %s WHERE acc_jid = %s",
+              (int(os.environ["XMPP_TLS_PORT"]), BOT))
+        wait_for("a login over direct TLS", lambda: (
+            lambda s: s["state"] == "online" and s["since"])(status(db_online)), timeout=20)
+        send(db_online, ALICE, body="over direct TLS")
+        alice.wait_message(lambda m: m["body"] == "over direct TLS")
+    finally:
+        reload_with(db_online, tls=None)
+        query(db_online, "UPDATE xmpp_accounts SET port = %s WHERE acc_jid = %s",
+              (int(os.environ["XMPP_PORT"]), BOT))
+
+
+def test_untrusted_certificate_is_refused_and_tls_verify_off_accepts_it(db_online):
+    """A CA that did not sign the server's certificate: no login, a clear reason."""
+    other_ca = os.path.join(os.environ["JABCLND_TMP"], "unrelated-ca.pem")
+    if not os.path.exists(other_ca):
+        import subprocess
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=Unrelated CA", "-keyout", other_ca + ".key", "-out",
+                        other_ca], check=True, capture_output=True, timeout=60)
+        os.chmod(other_ca, 0o644)
+    log_offset = os.path.getsize(os.environ["PG_LOG"])
+    try:
+        reload_with(db_online, tls_ca_file=other_ca)
+        # A reload alone does not log out: disable and enable the account to log in anew.
+        query(db_online, "UPDATE xmpp_accounts SET enabled = false")
+        wait_state(db_online, "no_account", timeout=10)
+        use_account(db_online)
+        s = wait_for("the certificate to be refused", lambda: (
+            lambda st: st if "certificate" in (st["last_error"] or "") else None)(
+                status(db_online)), timeout=20)
+        assert s["state"] == "offline", s
+        reload_with(db_online, tls_verify="off")
+        wait_state(db_online, "online", timeout=30)
+        with open(os.environ["PG_LOG"], errors="replace") as log:
+            log.seek(log_offset)
+            assert "jabclnd.tls_verify is off" in log.read()
+    finally:
+        reload_with(db_online, tls_ca_file=None, tls_verify=None)
+        query(db_online, "UPDATE xmpp_accounts SET enabled = false")
+        use_account(db_online)
+
+
+def test_a_row_that_keeps_breaking_the_connection_fails_after_max_attempts(db_online,
+                                                                            peer_factory):
+    """A stanza under our size limit but over Prosody's (256 KiB) makes the server close the
+    stream each time it is sent. It must fail after jabclnd.max_attempts, with the reason, and
+    the rows queued with it and after it must be delivered."""
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    reload_with(db_online, max_stanza_size="1MB", max_attempts="2", retry_min_delay="100ms")
+    try:
+        before = send(db_online, ALICE, body="before the stream killer")
+        killer = send(db_online, ALICE, body="k" * 300000)
+        after = send(db_online, ALICE, body="after the stream killer")
+        failed = wait_for("the stream killer to fail", lambda: (
+            lambda r: r if r["submission_failed"] else None)(tx_row(db_online, killer)),
+            timeout=60)
+        assert "jabclnd.max_attempts" in failed["submission_info"], failed
+        assert failed["submission_attempts"] == 3, failed  # two sends, then the third claim fails it
+        alice.wait_message(lambda m: m["body"] == "before the stream killer", timeout=30)
+        alice.wait_message(lambda m: m["body"] == "after the stream killer", timeout=30)
+        for row in (before, after):
+            assert wait_row_done(db_online, row)["submission_failed"] is False
+    finally:
+        reload_with(db_online, max_stanza_size=None, max_attempts=None, retry_min_delay=None)
