@@ -1,7 +1,9 @@
 -- The queries Openfire's JDBCAuthProvider and JDBCUserProvider run, verbatim
 -- as README.md configures them, against openfire_users_view, as a role that
 -- can read the view and nothing else.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS jabclnd;
+RESET client_min_messages;
 DELETE FROM xmpp_accounts;
 DELETE FROM openfire_users;
 INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass) VALUES (true, 'Bot@example.org/worker', 'botsecret');

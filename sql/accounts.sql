@@ -1,0 +1,137 @@
+--
+-- xmpp_accounts: at most one enabled account, enabling one disables the
+-- others; acc_jid and port checks; uniqueness.
+--
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS jabclnd;
+RESET client_min_messages;
+TRUNCATE xmpp_accounts RESTART IDENTITY;
+
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
+	('a@example.org', 'pa'), ('b@example.org', 'pb'), ('c@example.org', 'pc');
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- UPDATE enabling one: it is the only enabled one.
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'a@example.org';
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- UPDATE enabling another disables the first.
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'b@example.org';
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- Enabling the one already enabled changes nothing.
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'b@example.org';
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- INSERT of an enabled account disables the enabled one.
+INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass) VALUES (true, 'd@example.org', 'pd');
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- INSERT of a disabled account leaves the enabled one alone.
+INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass) VALUES (false, 'e@example.org', 'pe');
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- Two enabled rows in one INSERT: one of them wins (which one is not
+-- promised), the others are disabled.
+INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass)
+VALUES (true, 'f@example.org', 'pf'), (true, 'g@example.org', 'pg');
+SELECT count(*) FILTER (WHERE enabled) AS enabled_accounts,
+       count(*) FILTER (WHERE enabled AND acc_jid IN ('f@example.org', 'g@example.org'))
+           AS enabled_of_the_two
+  FROM xmpp_accounts;
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'g@example.org';
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- Disabling the enabled one leaves none enabled.
+UPDATE xmpp_accounts SET enabled = false WHERE acc_jid = 'g@example.org';
+SELECT count(*) FILTER (WHERE enabled) AS enabled_accounts FROM xmpp_accounts;
+
+-- Changing other columns of the enabled account does not disturb it.
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'c@example.org';
+UPDATE xmpp_accounts SET acc_pass = 'new', port = 5223 WHERE acc_jid = 'c@example.org';
+SELECT id, acc_jid, enabled, port FROM xmpp_accounts ORDER BY id;
+
+-- A rollback restores the previously enabled account.
+BEGIN;
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'a@example.org';
+SELECT acc_jid FROM xmpp_accounts WHERE enabled;
+ROLLBACK;
+SELECT acc_jid FROM xmpp_accounts WHERE enabled;
+
+-- With the trigger disabled, the partial unique index still refuses a second
+-- enabled account.
+ALTER TABLE xmpp_accounts DISABLE TRIGGER xmpp_accounts_enable_one;
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'a@example.org';
+INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass) VALUES (true, 'h@example.org', 'ph');
+ALTER TABLE xmpp_accounts ENABLE TRIGGER xmpp_accounts_enable_one;
+SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
+
+-- acc_jid: accepted forms.
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
+	('user@domain', 'x'),
+	('user@domain/res', 'x'),
+	('user@domain/res with spaces', 'x'),
+	('user@domain/res/with/slashes', 'x'),
+	('user@domain/res@at', 'x'),
+	('User.Name+tag@Sub.Example.ORG', 'x'),
+	('user@127.0.0.1', 'x'),
+	('username@server', 'x')
+RETURNING acc_jid;
+-- Non-ASCII (not echoed, so that the output does not depend on how psql
+-- measures its width).
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (U&'\00FCser@d\00F6main.example', 'x')
+RETURNING acc_jid = U&'\00FCser@d\00F6main.example' AS accepted;
+
+-- acc_jid: refused forms; the error names the rule.
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('nodomain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('a@b@c', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('us er@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@dom ain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (E'user\t@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@domain/', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('us:er@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('us<er@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('us>er@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('us&er@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('us''er@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('us"er@domain', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('/res@domain', 'x');
+-- An UPDATE is checked too.
+UPDATE xmpp_accounts SET acc_jid = 'nodomain' WHERE acc_jid = 'user@domain';
+
+-- port: 1 to 65535.
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES
+	('port1@example.org', 'x', 1), ('port65535@example.org', 'x', 65535)
+RETURNING acc_jid, port;
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES ('port0@example.org', 'x', 0);
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES ('port65536@example.org', 'x', 65536);
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES ('portneg@example.org', 'x', -5222);
+
+-- srv_host defaults to '' (not NULL), port to 5222.
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('host@example.org', 'x')
+RETURNING srv_host = '' AS srv_host_empty, srv_host IS NULL AS srv_host_null, port, enabled;
+
+-- (acc_jid, srv_host, port) is unique; any one of them differing is another
+-- account.
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('host@example.org', 'y');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, srv_host, port)
+VALUES ('host@example.org', 'y', '', 5222);
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, srv_host)
+VALUES ('host@example.org', 'y', 'xmpp.example.org');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, port)
+VALUES ('host@example.org', 'y', 5223);
+INSERT INTO xmpp_accounts (acc_jid, acc_pass, srv_host, port)
+VALUES ('host@example.org', 'y', 'xmpp.example.org', 5222);
+SELECT acc_jid, acc_pass, srv_host, port FROM xmpp_accounts
+ WHERE acc_jid = 'host@example.org' ORDER BY id;
+
+-- Deleting the enabled account leaves none enabled; enabling works after.
+DELETE FROM xmpp_accounts WHERE enabled;
+SELECT count(*) FILTER (WHERE enabled) AS enabled_accounts FROM xmpp_accounts;
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'b@example.org';
+SELECT acc_jid FROM xmpp_accounts WHERE enabled;
+
+TRUNCATE xmpp_accounts RESTART IDENTITY;

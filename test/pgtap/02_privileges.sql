@@ -1,0 +1,91 @@
+-- pgTAP: privileges. PUBLIC gets nothing on any table, view or function of
+-- the extension; the GRANTs of README.md give an application role and an
+-- Openfire role what they need and no more.
+--
+-- One transaction, rolled back: the roles created here never persist.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SET LOCAL client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS jabclnd;
+
+CREATE ROLE jabclnd_pgtap_nobody;
+CREATE ROLE jabclnd_pgtap_app;
+CREATE ROLE jabclnd_pgtap_openfire;
+-- README.md, "Privileges".
+GRANT INSERT, SELECT ON xmpp_tx_queue TO jabclnd_pgtap_app;
+GRANT SELECT, DELETE ON xmpp_rx_queue TO jabclnd_pgtap_app;
+GRANT EXECUTE ON FUNCTION jabclnd_status() TO jabclnd_pgtap_app;
+GRANT SELECT ON openfire_users_view TO jabclnd_pgtap_openfire;
+
+SELECT plan(10 + 10 + 5 + 5 + 6);
+
+-- PUBLIC ('public' is accepted by has_table_privilege, which pgTAP uses).
+SELECT table_privs_are('xmpp_accounts', 'public', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_tx_queue', 'public', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rx_queue', 'public', ARRAY[]::name[]);
+SELECT table_privs_are('openfire_users', 'public', ARRAY[]::name[]);
+SELECT table_privs_are('openfire_users_view', 'public', ARRAY[]::name[]);
+SELECT function_privs_are('xmpp_accounts_enable_one', ARRAY[]::name[], 'public', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'public', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'public', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_worker_status', ARRAY[]::name[], 'public', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_status', ARRAY[]::name[], 'public', ARRAY[]::name[]);
+
+-- A role that was granted nothing (it holds what PUBLIC holds).
+SELECT table_privs_are('xmpp_accounts', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_tx_queue', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rx_queue', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT table_privs_are('openfire_users', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT table_privs_are('openfire_users_view', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT function_privs_are('xmpp_accounts_enable_one', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_worker_status', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_status', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+
+-- The application role: exactly the README's grants.
+SELECT table_privs_are('xmpp_tx_queue', 'jabclnd_pgtap_app', ARRAY['INSERT', 'SELECT']::name[]);
+SELECT table_privs_are('xmpp_rx_queue', 'jabclnd_pgtap_app', ARRAY['DELETE', 'SELECT']::name[]);
+SELECT table_privs_are('xmpp_accounts', 'jabclnd_pgtap_app', ARRAY[]::name[]);
+SELECT table_privs_are('openfire_users_view', 'jabclnd_pgtap_app', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_status', ARRAY[]::name[], 'jabclnd_pgtap_app', ARRAY['EXECUTE']::name[]);
+
+-- The Openfire role: the view only.
+SELECT table_privs_are('openfire_users_view', 'jabclnd_pgtap_openfire', ARRAY['SELECT']::name[]);
+SELECT table_privs_are('xmpp_accounts', 'jabclnd_pgtap_openfire', ARRAY[]::name[]);
+SELECT table_privs_are('openfire_users', 'jabclnd_pgtap_openfire', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_tx_queue', 'jabclnd_pgtap_openfire', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rx_queue', 'jabclnd_pgtap_openfire', ARRAY[]::name[]);
+
+-- In practice. The INSERT fires the statement trigger, whose function no
+-- role may EXECUTE: PostgreSQL does not check that when a trigger fires.
+SET LOCAL ROLE jabclnd_pgtap_app;
+SELECT lives_ok(
+	$$INSERT INTO xmpp_tx_queue (message_to, message_body) VALUES ('pgtap@example.org', 'Hello, there!')$$,
+	'the application role can queue a message');
+SELECT throws_ok('SELECT acc_pass FROM xmpp_accounts', '42501',
+	'permission denied for table xmpp_accounts',
+	'the application role cannot read xmpp_accounts');
+SELECT throws_ok('SELECT password FROM openfire_users_view', '42501',
+	'permission denied for view openfire_users_view',
+	'the application role cannot read openfire_users_view');
+RESET ROLE;
+SET LOCAL ROLE jabclnd_pgtap_openfire;
+SELECT lives_ok('SELECT username, password, name, email FROM openfire_users_view',
+	'the Openfire role can read openfire_users_view');
+SELECT throws_ok('SELECT acc_pass FROM xmpp_accounts', '42501',
+	'permission denied for table xmpp_accounts',
+	'the Openfire role cannot read xmpp_accounts');
+SELECT throws_ok('SELECT pass FROM openfire_users', '42501',
+	'permission denied for table openfire_users',
+	'the Openfire role cannot read openfire_users');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,142 @@
+-- pgTAP: the rules the schema enforces (check constraints, unique indexes,
+-- the one-enabled-account trigger), what it deliberately does not enforce
+-- (the content of a queued message), and openfire_users_view.
+--
+-- One transaction, rolled back. Rows that may already be in the tables (this
+-- is the worker's database) are left alone: what is created here has names
+-- starting with pgtap, and queries look only at those.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SET LOCAL client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS jabclnd;
+
+SELECT plan(34);
+
+-- xmpp_accounts.acc_jid
+SELECT lives_ok($$INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
+	('pgtap1@example.org', 'x'), ('pgtap2@example.org/res', 'x'),
+	('pgtap3@example.org/res with spaces', 'x')$$,
+	'acc_jid accepts local@domain, local@domain/resource, resources with spaces');
+SELECT throws_ok(
+	format($$INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (%L, 'x')$$, jid),
+	'23514',
+	'new row for relation "xmpp_accounts" violates check constraint "acc_jid must be local@domain or local@domain/resource"',
+	format('acc_jid refuses %L', jid))
+  FROM unnest(ARRAY['pgtap-nodomain', 'pgtap@', '@pgtap.example.org', 'pgtap@b@c',
+                    'pg tap@example.org', 'pgtap@example.org/', '']) AS jid;
+
+-- xmpp_accounts.port
+SELECT lives_ok($$INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES
+	('pgtap-port@example.org', 'x', 1), ('pgtap-port@example.org', 'x', 65535)$$,
+	'port accepts 1 and 65535');
+SELECT throws_ok(
+	format($$INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES ('pgtap-port@example.org', 'x', %s)$$, port),
+	'23514',
+	'new row for relation "xmpp_accounts" violates check constraint "port must be between 1 and 65535"',
+	format('port refuses %s', port))
+  FROM unnest(ARRAY[0, 65536, -1]) AS port;
+
+-- xmpp_accounts: (acc_jid, srv_host, port) unique; srv_host defaults to ''.
+SELECT throws_ok(
+	$$INSERT INTO xmpp_accounts (acc_jid, acc_pass, srv_host, port) VALUES ('pgtap1@example.org', 'y', '', 5222)$$,
+	'23505',
+	'duplicate key value violates unique constraint "xmpp_accounts_acc_jid_srv_host_port_key"',
+	'the same (acc_jid, srv_host, port) twice is refused, srv_host defaulting to ''''');
+SELECT lives_ok(
+	$$INSERT INTO xmpp_accounts (acc_jid, acc_pass, srv_host) VALUES ('pgtap1@example.org', 'y', 'xmpp.example.org')$$,
+	'the same acc_jid with another srv_host is another account');
+
+-- One enabled account: enabling one disables the others.
+UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'pgtap1@example.org' AND srv_host = '';
+SELECT is((SELECT array_agg(acc_jid ORDER BY id) FROM xmpp_accounts WHERE enabled),
+	ARRAY['pgtap1@example.org'], 'UPDATE enabling an account: it is the only one enabled');
+INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass) VALUES (true, 'pgtap-bot@example.org/res', 'botpw');
+SELECT is((SELECT array_agg(acc_jid ORDER BY id) FROM xmpp_accounts WHERE enabled),
+	ARRAY['pgtap-bot@example.org/res'], 'INSERT of an enabled account disables the other one');
+-- Without the trigger (replica mode skips ordinary triggers, without the
+-- lock ALTER TABLE ... DISABLE TRIGGER would hold on the worker's table) the
+-- partial unique index still refuses a second enabled account.
+SET LOCAL session_replication_role = replica;
+SELECT throws_ok(
+	$$UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'pgtap2@example.org/res'$$,
+	'23505',
+	'duplicate key value violates unique constraint "xmpp_accounts_only_one_enabled"',
+	'a second enabled account is refused by xmpp_accounts_only_one_enabled');
+SET LOCAL session_replication_role = origin;
+
+-- xmpp_tx_queue: message_to or message_stanza is required ...
+SELECT throws_ok(
+	$$INSERT INTO xmpp_tx_queue (message_body) VALUES ('pgtap: to nobody')$$,
+	'23514',
+	'new row for relation "xmpp_tx_queue" violates check constraint "xmpp_tx_queue needs message_to or message_stanza"',
+	'a tx row without message_to and message_stanza is refused');
+-- ... and nothing about the content is checked at insert.
+SELECT lives_ok(
+	format($$INSERT INTO xmpp_tx_queue (message_to, message_stanza, message_type, message_body) VALUES (%L, %L, %L, %L)$$,
+	       to_, stanza, type_, body),
+	format('a tx row is accepted at insert: %s', why))
+  FROM (VALUES
+	('not a jid', NULL, 'chat', 'pgtap', 'malformed JID'),
+	('pgtap@b@c', NULL, 'chat', 'pgtap', 'two @'),
+	(NULL, '<message><body>pgtap unclosed', 'chat', NULL, 'stanza that is not well-formed XML'),
+	(NULL, 'pgtap: not XML at all', 'chat', NULL, 'stanza that is not XML'),
+	('pgtap@example.org', NULL, 'nonsense', 'pgtap', 'unknown message type'),
+	('pgtap@example.org', NULL, 'chat', E'pgtap \x01 control character', 'character XML forbids'),
+	('pgtap@example.org', NULL, 'chat', NULL, 'neither body nor subject')
+  ) AS r(to_, stanza, type_, body, why);
+SELECT results_eq(
+	$$INSERT INTO xmpp_tx_queue (message_to, message_body) VALUES ('pgtap-defaults@example.org', 'x')
+	  RETURNING message_type, submission_failed, submission_attempts, submission_timestamp IS NULL,
+	            insert_timestamp = now()$$,
+	$$VALUES ('chat'::text, false, 0, true, true)$$,
+	'tx rows default to type chat, not failed, no attempts, not submitted, inserted now');
+
+-- openfire_users.pass: lower-case md5 hex, NULL or ''.
+SELECT lives_ok($$INSERT INTO openfire_users (login, pass) VALUES
+	('pgtap_md5', md5('secret')), ('pgtap_null', NULL), ('pgtap_empty', '')$$,
+	'pass accepts md5(), NULL and ''''');
+SELECT throws_ok(
+	format($$INSERT INTO openfire_users (login, pass) VALUES ('pgtap_bad', %L)$$, pass),
+	'23514',
+	'new row for relation "openfire_users" violates check constraint "pass must be lowercase md5 hex, e.g. md5(''secret'')"',
+	format('pass refuses %s', why))
+  FROM (VALUES ('secret', 'plain text'), (upper(md5('secret')), 'upper-case hex'),
+               (left(md5('secret'), 31), '31 digits'), (' ', 'a blank')) AS r(pass, why);
+-- openfire_users.login: unique regardless of case.
+SELECT throws_ok(
+	$$INSERT INTO openfire_users (login, pass) VALUES ('PgTap_MD5', md5('other'))$$,
+	'23505',
+	'duplicate key value violates unique constraint "openfire_users_login_lower"',
+	'logins differing only in case are refused');
+
+-- openfire_users_view: enabled users with a password, lower-cased, and the
+-- enabled account (md5 of its password, bare JID as name) in place of a user
+-- with its local part.
+INSERT INTO openfire_users (login, pass, enabled, name, email) VALUES
+	('PgTap_Alice', md5('alice-pw'), true, 'Alice', 'alice@example.org'),
+	('pgtap_dave', md5('dave-pw'), false, 'Dave (disabled)', NULL),
+	('pgtap_erin', NULL, true, 'Erin (no password)', NULL),
+	('pgtap_frank', '', true, 'Frank (empty password)', NULL),
+	('PGTAP-BOT', md5('shadowed'), true, 'shadowed by the account', NULL);
+SELECT results_eq(
+	$$SELECT username, password, name, email FROM openfire_users_view
+	   WHERE username LIKE 'pgtap%' ORDER BY username COLLATE "C"$$,
+	$$VALUES ('pgtap-bot'::text, md5('botpw'), 'pgtap-bot@example.org'::text, NULL::text),
+	         ('pgtap_alice', md5('alice-pw'), 'Alice', 'alice@example.org')$$,
+	'openfire_users_view lists the enabled account and the enabled users with a password');
+UPDATE xmpp_accounts SET enabled = false WHERE acc_jid = 'pgtap-bot@example.org/res';
+SELECT results_eq(
+	$$SELECT username, password, name FROM openfire_users_view
+	   WHERE username LIKE 'pgtap%' ORDER BY username COLLATE "C"$$,
+	$$VALUES ('pgtap-bot'::text, md5('shadowed'), 'shadowed by the account'::text),
+	         ('pgtap_alice', md5('alice-pw'), 'Alice')$$,
+	'without an enabled account, the user with its local part is listed');
+
+SELECT * FROM finish();
+ROLLBACK;
