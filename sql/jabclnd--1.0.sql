@@ -274,6 +274,13 @@ CREATE FUNCTION @extschema@.jabclnd_status(
 	OUT pending bigint)
 RETURNS record
 LANGUAGE sql STABLE
+/*
+ * SECURITY DEFINER: an application role is granted EXECUTE on this function
+ * only (README.md, "Privileges"), not on jabclnd_worker_status() nor SELECT
+ * on the whole tx queue; it sees the status and a count, nothing else. The
+ * search_path is pinned, so the definer's rights reach only what is named.
+ */
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT s.*,

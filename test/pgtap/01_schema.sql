@@ -62,8 +62,8 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 
 -- 5 relations + 5 column lists + 36 types + 32 NOT NULL/NULL + 32 defaults
 -- + 4 primary keys + 1 unique + 14 indexes + 8 triggers + 5 functions x 4
--- + 2 view
-SELECT plan(5 + 5 + 36 + 32 + 32 + 4 + 1 + 14 + 8 + 20 + 2);
+-- + 2 definers + 2 view
+SELECT plan(5 + 5 + 36 + 32 + 32 + 4 + 1 + 14 + 8 + 20 + 2 + 2);
 
 -- Relations.
 SELECT has_table('xmpp_accounts');
@@ -174,6 +174,10 @@ SELECT is(pg_get_function_arguments('jabclnd_status'::regproc),
 	'OUT messages_failed bigint, OUT messages_received bigint, OUT worker_pid integer, '
 	'OUT pending bigint',
 	'jabclnd_status() should return the status columns and pending');
+-- jabclnd_status() runs as its owner, so that EXECUTE on it is all an
+-- application role needs; jabclnd_worker_status() does not.
+SELECT is_definer('jabclnd_status', ARRAY[]::name[]);
+SELECT isnt_definer('jabclnd_worker_status', ARRAY[]::name[]);
 
 -- The view's definition is over the two tables it joins.
 SELECT is((SELECT array_agg(DISTINCT d.refobjid::regclass::text ORDER BY d.refobjid::regclass::text)

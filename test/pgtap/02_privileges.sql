@@ -23,7 +23,7 @@ GRANT SELECT, DELETE ON xmpp_rx_queue TO jabclnd_pgtap_app;
 GRANT EXECUTE ON FUNCTION jabclnd_status() TO jabclnd_pgtap_app;
 GRANT SELECT ON openfire_users_view TO jabclnd_pgtap_openfire;
 
-SELECT plan(10 + 10 + 5 + 5 + 6);
+SELECT plan(10 + 10 + 5 + 5 + 8);
 
 -- PUBLIC ('public' is accepted by has_table_privilege, which pgTAP uses).
 SELECT table_privs_are('xmpp_accounts', 'public', ARRAY[]::name[]);
@@ -69,6 +69,11 @@ SET LOCAL ROLE jabclnd_pgtap_app;
 SELECT lives_ok(
 	$$INSERT INTO xmpp_tx_queue (message_to, message_body) VALUES ('pgtap@example.org', 'Hello, there!')$$,
 	'the application role can queue a message');
+SELECT lives_ok('SELECT * FROM jabclnd_status()',
+	'the application role can call jabclnd_status()');
+SELECT throws_ok('SELECT * FROM jabclnd_worker_status()', '42501',
+	'permission denied for function jabclnd_worker_status',
+	'the application role cannot call jabclnd_worker_status() directly');
 SELECT throws_ok('SELECT acc_pass FROM xmpp_accounts', '42501',
 	'permission denied for table xmpp_accounts',
 	'the application role cannot read xmpp_accounts');
