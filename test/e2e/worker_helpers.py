@@ -68,12 +68,13 @@ def use_account(conn, jid=BOT, password=BOT_PASSWORD, port=None):
     """Makes `jid` the one enabled account (inserting it if needed)."""
     port = port or int(os.environ["XMPP_PORT"])
     host = os.environ.get("XMPP_HOST", "127.0.0.1")
-    query(conn, """
-        INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass, srv_host, port)
-        VALUES (true, %s, %s, %s, %s)
-        ON CONFLICT (acc_jid, srv_host, port)
-        DO UPDATE SET enabled = true, acc_pass = excluded.acc_pass""",
-          (jid, password, host, port))
+    with conn.cursor() as cur:
+        cur.execute("""UPDATE xmpp_accounts SET enabled = true, acc_pass = %s
+                        WHERE acc_jid = %s AND srv_host = %s AND port = %s""",
+                    (password, jid, host, port))
+        if cur.rowcount == 0:
+            cur.execute("""INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass, srv_host, port)
+                           VALUES (true, %s, %s, %s, %s)""", (jid, password, host, port))
 
 
 def send(conn, to, body=None, subject=None, mtype=None, stanza=None):
