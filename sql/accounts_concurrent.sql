@@ -1,7 +1,8 @@
 --
 -- Two sessions enable different accounts at once: the second waits for the
 -- first (the trigger's advisory lock), then disables the first's account.
--- The last to enable wins; neither fails on the unique index.
+-- The last to enable wins; neither fails on the exclusion
+-- constraint xmpp_accounts_only_one_enabled.
 --
 -- The second session is a dblink connection to this same database, over the
 -- server's first Unix socket directory and port (nothing of either is

@@ -65,40 +65,106 @@ COMMENT ON COLUMN @extschema@.xmpp_accounts.srv_host IS
 	'server host name or address; empty means the domain of acc_jid';
 
 /*
- * At most one enabled account. The trigger below makes enabling one disable
- * the others; this index is what makes it hold when two transactions enable
- * different accounts at once (or the trigger is disabled).
+ * At most one enabled account.
+ *
+ * The rule is this exclusion constraint: no two enabled rows (every enabled
+ * row has the same key, true). It holds when two transactions enable
+ * different accounts at once, and when the triggers below are disabled.
+ *
+ * It is DEFERRABLE INITIALLY IMMEDIATE, i.e. checked at the end of each
+ * statement rather than row by row, so that one statement can switch
+ * accounts: UPDATE xmpp_accounts SET enabled = (acc_jid = 'x@example.org')
+ * enables x before it reaches the enabled row if that is stored after x,
+ * and for a moment two rows are enabled. (A plain unique index fails there;
+ * a BEFORE trigger that disables the other row fails too, with "tuple to be
+ * updated was already modified by an operation triggered by the current
+ * command", when the statement then reaches that row.)
+ *
+ * session_replication_role = replica skips the end-of-statement check along
+ * with the triggers (it is a trigger, internal to the constraint): logical
+ * replication applies a switch row by row, as it happened on the publisher.
  */
-CREATE UNIQUE INDEX xmpp_accounts_only_one_enabled
-	ON @extschema@.xmpp_accounts ((true)) WHERE enabled;
+ALTER TABLE @extschema@.xmpp_accounts
+	ADD CONSTRAINT xmpp_accounts_only_one_enabled
+	EXCLUDE USING btree ((true) WITH OPERATOR(pg_catalog.=)) WHERE (enabled)
+	DEFERRABLE INITIALLY IMMEDIATE;
 
+/*
+ * Enabling an account disables the others, after the statement's own rows
+ * are written (an AFTER trigger), so that the statement never meets a row a
+ * trigger has already changed.
+ *
+ * One statement enables one account: one that would leave more than one of
+ * the rows it writes enabled (UPDATE xmpp_accounts SET enabled = true, an
+ * INSERT of two enabled rows) is refused as a whole, rather than let the
+ * order in which rows happen to be stored pick the account the worker logs
+ * in with. new_rows is the statement's transition table: every row it
+ * wrote, not only this one.
+ */
 CREATE FUNCTION @extschema@.xmpp_accounts_enable_one()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	enabled_rows bigint;
+	enabled_jids text;
 BEGIN
-	IF TG_OP = 'UPDATE' AND OLD.enabled THEN
-		RETURN NEW;
+	SELECT pg_catalog.count(*), pg_catalog.string_agg(n.acc_jid, ', ' ORDER BY n.id)
+	  INTO enabled_rows, enabled_jids
+	  FROM new_rows n
+	 WHERE n.enabled;
+	IF enabled_rows OPERATOR(pg_catalog.>) 1 THEN
+		RAISE EXCEPTION 'only one xmpp_accounts row can be enabled, and this statement writes % enabled rows',
+			enabled_rows
+			USING ERRCODE = 'exclusion_violation',
+				  DETAIL = pg_catalog.format('The enabled rows it writes: %s.', enabled_jids),
+				  HINT = 'Enable one account per statement; enabling it disables the others, e.g. UPDATE xmpp_accounts SET enabled = (acc_jid = ''user@example.org'').',
+				  SCHEMA = TG_TABLE_SCHEMA,
+				  TABLE = TG_TABLE_NAME,
+				  CONSTRAINT = 'xmpp_accounts_only_one_enabled';
 	END IF;
 	/*
 	 * Serialise enablers, so that of two concurrent ones the later sees the
 	 * earlier's row (READ COMMITTED takes a new snapshot per statement) and
-	 * disables it: the last to enable wins instead of failing on the index.
-	 * An advisory lock rather than LOCK TABLE, which would deadlock two
-	 * writers that both already hold ROW EXCLUSIVE.
+	 * disables it: the last to enable wins instead of failing on the
+	 * constraint. An advisory lock rather than LOCK TABLE, which would
+	 * deadlock two writers that both already hold ROW EXCLUSIVE.
 	 */
 	PERFORM pg_catalog.pg_advisory_xact_lock(TG_RELID::pg_catalog.int8);
+	/*
+	 * Rows written by one query but by different statements (writable CTEs)
+	 * fire in turn: the first to fire disabled the later ones, and wins.
+	 */
+	IF NOT EXISTS (SELECT FROM @extschema@.xmpp_accounts a
+	                WHERE a.id OPERATOR(pg_catalog.=) NEW.id AND a.enabled) THEN
+		RETURN NULL;
+	END IF;
 	UPDATE @extschema@.xmpp_accounts SET enabled = false
 	 WHERE enabled AND id OPERATOR(pg_catalog.<>) NEW.id;
-	RETURN NEW;
+	RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER xmpp_accounts_enable_one
-	BEFORE INSERT OR UPDATE OF enabled ON @extschema@.xmpp_accounts
+/*
+ * The constraint's end-of-statement check is itself an AFTER ROW trigger
+ * ("Unique_ConstraintTrigger_<oid>"), and a row's AFTER triggers fire in the
+ * order of their names (byte order: capitals first). These names sort
+ * before it, so the other account is disabled before the check looks.
+ * Transition tables need one trigger per event and no column list; the
+ * WHEN clauses pick the rows that become enabled.
+ */
+CREATE TRIGGER "Enable_one_account_on_insert"
+	AFTER INSERT ON @extschema@.xmpp_accounts
+	REFERENCING NEW TABLE AS new_rows
 	FOR EACH ROW WHEN (NEW.enabled)
+	EXECUTE FUNCTION @extschema@.xmpp_accounts_enable_one();
+
+CREATE TRIGGER "Enable_one_account_on_update"
+	AFTER UPDATE ON @extschema@.xmpp_accounts
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH ROW WHEN (NEW.enabled AND NOT OLD.enabled)
 	EXECUTE FUNCTION @extschema@.xmpp_accounts_enable_one();
 
 /* -------------------------------------------------------------- tx queue */

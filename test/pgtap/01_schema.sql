@@ -61,9 +61,9 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('openfire_users_view', 'email', 'text', NULL, NULL);
 
 -- 5 relations + 5 column lists + 36 types + 32 NOT NULL/NULL + 32 defaults
--- + 4 primary keys + 1 unique + 14 indexes + 8 triggers + 5 functions x 4
--- + 2 definers + 2 view
-SELECT plan(5 + 5 + 36 + 32 + 32 + 4 + 1 + 14 + 8 + 20 + 2 + 2);
+-- + 4 primary keys + 1 unique + 15 indexes and constraints + 14 triggers
+-- + 5 functions x 4 + 2 definers + 2 view
+SELECT plan(5 + 5 + 36 + 32 + 32 + 4 + 1 + 15 + 14 + 20 + 2 + 2);
 
 -- Relations.
 SELECT has_table('xmpp_accounts');
@@ -115,7 +115,18 @@ SELECT has_index('xmpp_rx_queue', 'xmpp_rx_queue_insert_timestamp',
 	'Index xmpp_rx_queue_insert_timestamp should be on (insert_timestamp)');
 SELECT has_index('xmpp_accounts', 'xmpp_accounts_only_one_enabled',
 	'Index xmpp_accounts_only_one_enabled should exist'::text);
-SELECT index_is_unique('xmpp_accounts', 'xmpp_accounts_only_one_enabled');
+-- ... the index of an exclusion constraint (not a unique index: that would
+-- be checked row by row, and refuse switching accounts in one statement),
+-- checked at the end of each statement.
+SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'xmpp_accounts'::regclass
+              AND conname = 'xmpp_accounts_only_one_enabled'),
+	'EXCLUDE USING btree ((true) WITH =) WHERE (enabled) DEFERRABLE',
+	'xmpp_accounts_only_one_enabled should be a deferrable exclusion constraint on the enabled rows');
+SELECT is((SELECT condeferred FROM pg_constraint
+            WHERE conrelid = 'xmpp_accounts'::regclass
+              AND conname = 'xmpp_accounts_only_one_enabled'),
+	false, 'xmpp_accounts_only_one_enabled should be INITIALLY IMMEDIATE');
 SELECT is(pg_get_indexdef(indexrelid, 1, true), '(true)',
 	'xmpp_accounts_only_one_enabled should index the constant true')
   FROM pg_index WHERE indexrelid = 'xmpp_accounts_only_one_enabled'::regclass;
@@ -135,8 +146,37 @@ SELECT indexes_are('xmpp_rx_queue', ARRAY['xmpp_rx_queue_pkey', 'xmpp_rx_queue_i
 SELECT indexes_are('openfire_users', ARRAY['openfire_users_pkey', 'openfire_users_login_lower']);
 
 -- Triggers, and the functions they call.
-SELECT has_trigger('xmpp_accounts', 'xmpp_accounts_enable_one');
-SELECT trigger_is('xmpp_accounts', 'xmpp_accounts_enable_one', 'xmpp_accounts_enable_one');
+SELECT has_trigger('xmpp_accounts', 'Enable_one_account_on_insert');
+SELECT trigger_is('xmpp_accounts', 'Enable_one_account_on_insert', 'xmpp_accounts_enable_one');
+SELECT is(pg_get_triggerdef(oid),
+	'CREATE TRIGGER "Enable_one_account_on_insert" AFTER INSERT ON public.xmpp_accounts '
+	'REFERENCING NEW TABLE AS new_rows FOR EACH ROW WHEN (new.enabled) '
+	'EXECUTE FUNCTION xmpp_accounts_enable_one()',
+	'Enable_one_account_on_insert should fire after each enabled row inserted')
+  FROM pg_trigger
+ WHERE tgrelid = 'xmpp_accounts'::regclass AND tgname = 'Enable_one_account_on_insert';
+SELECT has_trigger('xmpp_accounts', 'Enable_one_account_on_update');
+SELECT trigger_is('xmpp_accounts', 'Enable_one_account_on_update', 'xmpp_accounts_enable_one');
+SELECT is(pg_get_triggerdef(oid),
+	'CREATE TRIGGER "Enable_one_account_on_update" AFTER UPDATE ON public.xmpp_accounts '
+	'REFERENCING NEW TABLE AS new_rows FOR EACH ROW WHEN ((new.enabled AND (NOT old.enabled))) '
+	'EXECUTE FUNCTION xmpp_accounts_enable_one()',
+	'Enable_one_account_on_update should fire after each row updated to enabled')
+  FROM pg_trigger
+ WHERE tgrelid = 'xmpp_accounts'::regclass AND tgname = 'Enable_one_account_on_update';
+-- A row's AFTER triggers fire in name order: the ones that disable the
+-- other account must come before the constraint's end-of-statement check.
+SELECT cmp_ok(
+	(SELECT max(tgname::text COLLATE "C") FROM pg_trigger
+	  WHERE tgrelid = 'xmpp_accounts'::regclass
+	    AND tgfoid = 'xmpp_accounts_enable_one'::regproc),
+	'<',
+	(SELECT min(t.tgname::text COLLATE "C") FROM pg_trigger t
+	   JOIN pg_constraint c ON c.oid = t.tgconstraint
+	  WHERE c.conrelid = 'xmpp_accounts'::regclass
+	    AND c.conname = 'xmpp_accounts_only_one_enabled'),
+	'the enable-one triggers should fire before xmpp_accounts_only_one_enabled''s check');
+SELECT hasnt_trigger('xmpp_accounts', 'xmpp_accounts_enable_one');
 SELECT has_trigger('xmpp_accounts', 'xmpp_accounts_wake');
 SELECT trigger_is('xmpp_accounts', 'xmpp_accounts_wake', 'jabclnd_wake_at_commit');
 SELECT has_trigger('xmpp_tx_queue', 'xmpp_tx_queue_wake');

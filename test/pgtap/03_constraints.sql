@@ -1,5 +1,5 @@
 -- pgTAP: the rules the schema enforces (check constraints, unique indexes,
--- the one-enabled-account trigger), what it deliberately does not enforce
+-- the one-enabled-account triggers and constraint), what it deliberately does not enforce
 -- (the content of a queued message), and openfire_users_view.
 --
 -- One transaction, rolled back. Rows that may already be in the tables (this
@@ -16,7 +16,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS jabclnd;
 
-SELECT plan(34);
+SELECT plan(38);
 
 -- xmpp_accounts.acc_jid
 SELECT lives_ok($$INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
@@ -59,16 +59,39 @@ SELECT is((SELECT array_agg(acc_jid ORDER BY id) FROM xmpp_accounts WHERE enable
 INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass) VALUES (true, 'pgtap-bot@example.org/res', 'botpw');
 SELECT is((SELECT array_agg(acc_jid ORDER BY id) FROM xmpp_accounts WHERE enabled),
 	ARRAY['pgtap-bot@example.org/res'], 'INSERT of an enabled account disables the other one');
--- Without the trigger (replica mode skips ordinary triggers, without the
--- lock ALTER TABLE ... DISABLE TRIGGER would hold on the worker's table) the
--- partial unique index still refuses a second enabled account.
-SET LOCAL session_replication_role = replica;
+-- Switching accounts in one statement that writes the enabled row too,
+-- whichever of the two is stored first.
+UPDATE xmpp_accounts SET enabled = (acc_jid = 'pgtap2@example.org/res')
+ WHERE acc_jid LIKE 'pgtap%';
+SELECT is((SELECT array_agg(acc_jid ORDER BY id) FROM xmpp_accounts WHERE enabled),
+	ARRAY['pgtap2@example.org/res'], 'one UPDATE switches to another account');
+UPDATE xmpp_accounts SET enabled = (acc_jid = 'pgtap-bot@example.org/res')
+ WHERE acc_jid LIKE 'pgtap%';
+SELECT is((SELECT array_agg(acc_jid ORDER BY id) FROM xmpp_accounts WHERE enabled),
+	ARRAY['pgtap-bot@example.org/res'], 'one UPDATE switches back');
+-- A statement that would enable two accounts is refused as a whole.
+SELECT throws_ok(
+	$$UPDATE xmpp_accounts SET enabled = true
+	   WHERE acc_jid IN ('pgtap2@example.org/res', 'pgtap3@example.org/res with spaces')$$,
+	'23P01',
+	'only one xmpp_accounts row can be enabled, and this statement writes 2 enabled rows',
+	'a statement that enables two accounts is refused');
+SELECT is((SELECT array_agg(acc_jid ORDER BY id) FROM xmpp_accounts WHERE enabled),
+	ARRAY['pgtap-bot@example.org/res'], 'the refused statement changed nothing');
+-- Without the triggers the exclusion constraint still refuses a second
+-- enabled account. (ALTER TABLE ... DISABLE TRIGGER holds a SHARE ROW
+-- EXCLUSIVE lock on the worker's table until the ROLLBACK; the worker only
+-- reads it, which that lock allows. session_replication_role = replica would
+-- not do: it skips the constraint's end-of-statement check as well.)
+ALTER TABLE xmpp_accounts DISABLE TRIGGER "Enable_one_account_on_insert",
+	DISABLE TRIGGER "Enable_one_account_on_update";
 SELECT throws_ok(
 	$$UPDATE xmpp_accounts SET enabled = true WHERE acc_jid = 'pgtap2@example.org/res'$$,
-	'23505',
-	'duplicate key value violates unique constraint "xmpp_accounts_only_one_enabled"',
+	'23P01',
+	'conflicting key value violates exclusion constraint "xmpp_accounts_only_one_enabled"',
 	'a second enabled account is refused by xmpp_accounts_only_one_enabled');
-SET LOCAL session_replication_role = origin;
+ALTER TABLE xmpp_accounts ENABLE TRIGGER "Enable_one_account_on_insert",
+	ENABLE TRIGGER "Enable_one_account_on_update";
 
 -- xmpp_tx_queue: message_to or message_stanza is required ...
 SELECT throws_ok(
