@@ -374,5 +374,24 @@ REVOKE ALL ON FUNCTION @extschema@.jabclnd_wake() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.jabclnd_worker_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.jabclnd_status() FROM PUBLIC;
 
+/* ---------------------------------------------------------------- pg_dump */
+
+/*
+ * The tables are the extension's, so pg_dump would otherwise write only
+ * CREATE EXTENSION jabclnd and none of the rows: the accounts, the queues,
+ * the users. Marking them as configuration makes pg_dump dump their data
+ * (every row: the filter is empty), and marking the identity sequences
+ * makes it restore their positions, so new rows do not collide with the
+ * restored ids. The sequences are the ones PostgreSQL names for identity
+ * columns, <table>_<column>_seq (openfire_users has none).
+ */
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.xmpp_accounts', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.xmpp_accounts_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.xmpp_tx_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.xmpp_tx_queue_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.xmpp_rx_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.xmpp_rx_queue_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.openfire_users', '');
+
 -- The worker waits for this commit to find its tables.
 SELECT @extschema@.jabclnd_wake();
