@@ -62,6 +62,8 @@ class Mirror
   public:
 	/* A new login: domain of the account, own bare JID, settings. */
 	void start(const std::string &own_jid, Policy policy, bool away_is_available);
+	/* A reload changed jabclnd.subscriptions: decides the next requests. */
+	void set_policy(Policy policy) { policy_ = policy; }
 	/* The connection ended: every flag the mirror set goes back to false. */
 	void stop();
 

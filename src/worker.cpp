@@ -121,6 +121,20 @@ ms_until(TimestampTz now, TimestampTz when)
 	return static_cast<long>((when - now + 999) / 1000);
 }
 
+presence::Policy
+subscription_policy(void)
+{
+	switch (jabclnd_subscriptions)
+	{
+	case SUBSCRIPTIONS_ALL:
+		return presence::Policy::all;
+	case SUBSCRIPTIONS_NONE:
+		return presence::Policy::none;
+	default:
+		return presence::Policy::openfire_users;
+	}
+}
+
 session::Tls
 tls_setting(void)
 {
@@ -329,6 +343,7 @@ Worker::reload_settings()
 	}
 	pfree(database);
 	pfree(role);
+	mirror_.set_policy(subscription_policy());
 	tables_wanted_ = true;
 }
 
@@ -515,12 +530,8 @@ Worker::take_events(TimestampTz now)
 		claim_wanted_ = true;
 		next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
 		publish(WS_ONLINE, "");
-		mirror_.start(session_.bound_jid(),
-		              jabclnd_subscriptions == SUBSCRIPTIONS_ALL ? presence::Policy::all
-		              : jabclnd_subscriptions == SUBSCRIPTIONS_NONE
-		                  ? presence::Policy::none
-		                  : presence::Policy::openfire_users,
-		              jabclnd_away_is_available);
+		/* jabclnd.away_is_available is read here: a change applies from the next login. */
+		mirror_.start(session_.bound_jid(), subscription_policy(), jabclnd_away_is_available);
 		ereport(LOG, (errmsg("jabclnd: logged in as %s", session_.bound_jid().c_str())));
 	}
 	for (const session::Ending &ending : events.endings)

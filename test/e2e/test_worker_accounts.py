@@ -64,7 +64,7 @@ def test_disabling_the_account_logs_out_and_enabling_logs_in(db_online):
 def test_a_change_that_is_not_login_data_does_not_reconnect(db_online):
     before = status(db_online)
     query(db_online, "INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES "
-                     "('spare@localhost', 'x') ON CONFLICT DO NOTHING")
+                     "('spare@localhost', 'x') ON CONFLICT (acc_jid, srv_host, port) DO NOTHING")
     query(db_online, "UPDATE xmpp_accounts SET acc_pass = acc_pass WHERE acc_jid = %s", (BOT,))
     time.sleep(1.5)
     after = status(db_online)

@@ -1,20 +1,36 @@
 """A real, independent XMPP client for tests: slixmpp in a thread of its own.
 
-Peer(jid, password) logs in to the test Prosody (XMPP_HOST:XMPP_PORT, STARTTLS,
-trusting the test CA in XMPP_CA) and records what it receives. Its methods are
-synchronous and every wait is bounded, so tests read like scripts:
+Peer(jid, password) logs in to the test Prosody (XMPP_HOST:XMPP_PORT, STARTTLS
+required, trusting only the test CA in XMPP_CA, certificate checked against the
+JID's domain) and records what it receives. Its methods are synchronous and
+every wait is bounded, so tests read like scripts:
 
     with Peer("alice@localhost/phone", "alicepass") as alice:
         alice.send_message("bot@localhost", "hi")
         msg = alice.wait_message(lambda m: m["body"] == "hello")
 
-Received messages are dicts: from, to, type, id, subject, body, xml.
+What it records (appended by the client's thread, read by the test's):
+  messages          dicts: from, to, type, id, subject, body, xml
+  presences         (from, type) tuples of every presence stanza; type is
+                    available, unavailable, subscribe, subscribed, ...
+  presence_events   the same presences as dicts: from, to, type, show, status,
+                    priority, xml (see wait_presence)
+  subscription_requests  JIDs that asked to subscribe to our presence
+
+auto_accept=True (the default) accepts subscription requests and subscribes
+back, as a user who trusts the other party would. initial_presence=False logs
+in without sending presence (the peer stays invisible).
+
+Login failures (connection refused, untrusted certificate, wrong password,
+no session within the timeout) raise AssertionError from start() with the
+reason, and leave no thread behind.
 """
 import asyncio
 import os
 import ssl
 import threading
 import time
+from pathlib import Path
 
 import slixmpp
 
@@ -23,14 +39,23 @@ class _Client(slixmpp.ClientXMPP):
     def __init__(self, peer, jid, password):
         super().__init__(jid, password)
         self.peer = peer
-        self.ssl_context = ssl.create_default_context(cafile=os.environ["XMPP_CA"])
+        # Trust the test CA and nothing else: ca_certs keeps slixmpp from
+        # adding the system's default trust store to the context.
+        ca = os.environ["XMPP_CA"]
+        self.ssl_context = ssl.create_default_context(cafile=ca)
+        self.ca_certs = Path(ca)
         self.auto_authorize = peer.auto_accept
         self.auto_subscribe = peer.auto_accept
         self.add_event_handler("session_start", self._started)
         self.add_event_handler("message", self._message)
+        self.add_event_handler("presence", self._presence)
         self.add_event_handler("presence_subscribe", self._subscribe_request)
         self.add_event_handler("failed_auth", self._failed)
+        self.add_event_handler("failed_all_auth", self._failed)
         self.add_event_handler("connection_failed", self._failed)
+        self.add_event_handler("ssl_invalid_chain", self._failed_tls)
+        self.add_event_handler("stream_error", self._failed)
+        self.add_event_handler("disconnected", self._disconnected)
 
     async def _started(self, _event):
         await self.get_roster()
@@ -39,14 +64,25 @@ class _Client(slixmpp.ClientXMPP):
         self.peer._ready.set()
 
     def _message(self, msg):
-        self.peer._record(msg)
+        self.peer._record_message(msg)
+
+    def _presence(self, presence):
+        self.peer._record_presence(presence)
 
     def _subscribe_request(self, presence):
         self.peer.subscription_requests.append(str(presence["from"]))
 
     def _failed(self, event):
-        self.peer.error = f"login of {self.boundjid} failed: {event}"
-        self.peer._ready.set()
+        if not self.peer._ready.is_set():
+            self.peer.error = f"login of {self.boundjid} failed: {event}"
+            self.peer._ready.set()
+
+    def _failed_tls(self, error):
+        self._failed(f"the server's certificate is not trusted (XMPP_CA): {error}")
+        self.abort()
+
+    def _disconnected(self, reason):
+        self._failed(f"disconnected before the session started ({reason})")
 
 
 class Peer:
@@ -56,6 +92,8 @@ class Peer:
         self.auto_accept = auto_accept
         self.initial_presence = initial_presence
         self.messages = []
+        self.presences = []  # (from, type): type is available, unavailable, subscribe, ...
+        self.presence_events = []
         self.subscription_requests = []
         self.error = None
         self._lock = threading.Lock()
@@ -67,53 +105,68 @@ class Peer:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self, timeout=15):
-        started = threading.Event()
+        """Connects and logs in; returns self. AssertionError (with the reason) on failure."""
+        address = (os.environ.get("XMPP_HOST", "127.0.0.1"), int(os.environ["XMPP_PORT"]))
+        loop_ready = threading.Event()
 
         def run():
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
-            self.client = _Client(self, self.jid, self.password)
-            self.client.connect((os.environ.get("XMPP_HOST", "127.0.0.1"),
-                                 int(os.environ["XMPP_PORT"])))
-            started.set()
-            self._loop.run_forever()
+            try:
+                self.client = _Client(self, self.jid, self.password)
+                # An explicit address: no DNS SRV lookup; STARTTLS is required.
+                self.client.connect(address, use_ssl=False, force_starttls=True)
+            except Exception as e:  # reported by start() in the caller's thread
+                self.error = f"could not start the client: {e!r}"
+                self._ready.set()
+            loop_ready.set()
+            try:
+                self._loop.run_forever()
+            finally:
+                self._loop.close()
 
         self._thread = threading.Thread(target=run, name=f"peer {self.jid}", daemon=True)
         self._thread.start()
-        started.wait(5)
+        loop_ready.wait(5)
         if not self._ready.wait(timeout) or self.error:
             reason = self.error or f"no session within {timeout} s"
             self.stop()
-            raise AssertionError(f"peer {self.jid} could not log in: {reason}")
+            raise AssertionError(f"peer {self.jid} could not log in to "
+                                 f"{address[0]}:{address[1]}: {reason}")
         return self
 
     def stop(self):
-        if self._loop is None:
+        """Disconnects (bounded) and ends the client's thread. Safe to call twice."""
+        loop = self._loop
+        if loop is None:
             return
-        if self.client is not None and self._loop.is_running():
-            done = threading.Event()
-
+        if loop.is_running():
             async def close():
                 try:
-                    self.client.disconnect(wait=1.0)
-                    await asyncio.wait_for(self.client.disconnected, 3)
+                    if self.client is not None:
+                        self.client.disconnect(wait=1.0)
+                        await asyncio.wait_for(self.client.disconnected, 3)
                 except Exception:
-                    pass
-                done.set()
-
-            asyncio.run_coroutine_threadsafe(close(), self._loop)
-            done.wait(5)
-
-            async def cancel_the_rest():
+                    if self.client is not None:
+                        self.client.abort()
                 tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                self._loop.stop()
+                loop.stop()
 
-            asyncio.run_coroutine_threadsafe(cancel_the_rest(), self._loop)
+            try:
+                asyncio.run_coroutine_threadsafe(close(), loop)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
         if self._thread:
-            self._thread.join(5)
+            self._thread.join(8)
+            if self._thread.is_alive():  # last resort: stop the loop as it is
+                try:
+                    loop.call_soon_threadsafe(loop.stop)
+                except RuntimeError:
+                    pass
+                self._thread.join(2)
         self._loop = None
 
     def __enter__(self):
@@ -126,6 +179,8 @@ class Peer:
 
     def _call(self, fn, *args, **kwargs):
         """Runs fn in the client's loop and waits for it."""
+        if self._loop is None:
+            raise AssertionError(f"peer {self.jid} is not started")
         result = {}
         done = threading.Event()
 
@@ -147,9 +202,11 @@ class Peer:
         self._call(self.client.send_message, mto=to, mbody=body, msubject=subject, mtype=mtype)
 
     def send_raw(self, xml):
+        """Writes xml to the stream as it is (a whole stanza, or anything else)."""
         self._call(self.client.send_raw, xml)
 
     def set_presence(self, show=None, status=None, priority=0):
+        """Broadcasts available presence; show is away, chat, dnd or xa (None: plain available)."""
         kwargs = {"ppriority": priority}
         if show:
             kwargs["pshow"] = show
@@ -161,7 +218,11 @@ class Peer:
         self._call(self.client.send_presence, ptype="unavailable")
 
     def subscribe(self, jid):
+        """Asks jid for a subscription to its presence."""
         self._call(self.client.send_presence, pto=jid, ptype="subscribe")
+
+    def unsubscribe(self, jid):
+        self._call(self.client.send_presence, pto=jid, ptype="unsubscribe")
 
     def roster_subscription(self, jid):
         """What our roster says about jid: none, to, from, both (or None if absent)."""
@@ -171,7 +232,7 @@ class Peer:
         return self._call(look)
 
     def iq(self, to, xml_payload, itype="get", timeout=10):
-        """Sends an iq with the given payload and returns the reply as XML text."""
+        """Sends an iq with the given payload and returns the reply (result or error) as XML."""
         future = asyncio.run_coroutine_threadsafe(
             self._send_iq(to, xml_payload, itype, timeout), self._loop)
         return future.result(timeout + 5)
@@ -190,7 +251,7 @@ class Peer:
 
     # -- receiving ---------------------------------------------------------------
 
-    def _record(self, msg):
+    def _record_message(self, msg):
         entry = {
             "from": str(msg["from"]),
             "to": str(msg["to"]),
@@ -203,17 +264,39 @@ class Peer:
         with self._lock:
             self.messages.append(entry)
 
+    def _record_presence(self, presence):
+        entry = {
+            "from": str(presence["from"]),
+            "to": str(presence["to"]),
+            "type": presence["type"],
+            "show": presence["show"],
+            "status": presence["status"],
+            "priority": presence["priority"],
+            "xml": str(presence),
+        }
+        with self._lock:
+            self.presences.append((entry["from"], entry["type"]))
+            self.presence_events.append(entry)
+
+    def _wait(self, what, records, predicate, timeout, describe):
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                for record in records:
+                    if predicate(record):
+                        return record
+                seen = [describe(r) for r in records][-5:]
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"peer {self.jid}: no matching {what} within {timeout} s; "
+                                     f"last seen: {seen!r}")
+            time.sleep(0.02)
+
     def wait_message(self, predicate=None, timeout=10):
         """The first received message matching predicate; AssertionError after timeout."""
-        predicate = predicate or (lambda m: True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                for m in self.messages:
-                    if predicate(m):
-                        return m
-            time.sleep(0.02)
-        with self._lock:
-            seen = [m["body"] for m in self.messages][-5:]
-        raise AssertionError(f"peer {self.jid}: no matching message within {timeout} s; "
-                             f"last bodies seen: {seen!r}")
+        return self._wait("message", self.messages, predicate or (lambda m: True), timeout,
+                          lambda m: (m["from"], m["body"]))
+
+    def wait_presence(self, predicate=None, timeout=10):
+        """The first received presence (a dict) matching predicate; AssertionError after timeout."""
+        return self._wait("presence", self.presence_events, predicate or (lambda p: True),
+                          timeout, lambda p: (p["from"], p["type"], p["show"]))
