@@ -8,6 +8,9 @@
  */
 #include "stanza.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -87,9 +90,28 @@ code_point_name(uint32_t cp)
 	return buf;
 }
 
+/*
+ * Control characters (general category Cc: U+0000-U+001F, U+007F-U+009F).
+ * RFC 7622 allows none in any part of a JID: the localpart and resourcepart
+ * are PRECIS classes that disallow them (RFC 8264 section 9.12), and a
+ * domain name has none. XML allows tab, LF, CR, DEL and the C1 range, so
+ * check_xml_text lets them through: they are refused here.
+ */
+bool
+is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
+/*
+ * Why one part of a JID is unusable (empty if it is fine). `forbidden` are
+ * the ASCII characters the part may not hold; `allow_space` is for the
+ * resource, where spaces are legal. The part is valid UTF-8 (check_jid has
+ * run check_xml_text on the whole JID first).
+ */
 std::string
 check_part(const std::string &part, const char *part_name, const char *forbidden,
-           const std::string &jid, const char *what)
+           bool allow_space, const std::string &jid, const char *what)
 {
 	const std::string quoted = std::string(what) + " \"" + jid + "\"";
 
@@ -97,15 +119,38 @@ check_part(const std::string &part, const char *part_name, const char *forbidden
 		return quoted + " has an empty " + part_name;
 	if (part.size() > JID_PART_MAX)
 		return quoted + " has a " + part_name + " longer than 1023 bytes";
-	for (char c : part)
+	for (size_t pos = 0; pos < part.size();)
 	{
-		if (static_cast<unsigned char>(c) <= ' ' || (forbidden && std::strchr(forbidden, c)))
+		uint32_t cp = 0;
+		const size_t length = decode_utf8(part, pos, &cp);
+		if (length == 0)
+			return quoted + " is not valid UTF-8"; /* not reached after check_xml_text */
+		pos += length;
+		if (is_control(cp) || (cp == ' ' && !allow_space))
 			return quoted + " has a character not allowed in a " + part_name + ": '" +
-			       (static_cast<unsigned char>(c) <= ' ' ? std::string("space or control")
-			                                             : std::string(1, c)) +
-			       "'";
+			       (allow_space ? "control" : "space or control") + "'";
+		if (cp < 0x80 && forbidden && std::strchr(forbidden, static_cast<char>(cp)))
+			return quoted + " has a character not allowed in a " + part_name + ": '" +
+			       static_cast<char>(cp) + "'";
 	}
 	return "";
+}
+
+/*
+ * Whether `domain` is an IP-literal of RFC 3986 section 3.2.2 holding an
+ * IPv6 address, e.g. [::1] or [2001:db8::1], which RFC 7622 section 3.2
+ * allows as a domainpart. (IPvFuture literals are not addresses any server
+ * listens on: they are refused.)
+ */
+bool
+is_ipv6_literal(const std::string &domain)
+{
+	if (domain.size() < 2 || domain.front() != '[' || domain.back() != ']')
+		return false;
+	const std::string address = domain.substr(1, domain.size() - 2);
+	in6_addr parsed;
+	return address.find('\0') == std::string::npos &&
+	       inet_pton(AF_INET6, address.c_str(), &parsed) == 1;
 }
 
 } // namespace
@@ -142,6 +187,7 @@ check_jid(const std::string &jid, const char *what)
 	if (jid.empty())
 		return std::string(what) + " is empty: write the recipient as user@domain";
 
+	const std::string quoted = std::string(what) + " \"" + jid + "\"";
 	const size_t slash = jid.find('/');
 	const std::string bare = jid.substr(0, slash);
 	const size_t at = bare.find('@');
@@ -150,23 +196,34 @@ check_jid(const std::string &jid, const char *what)
 	if (at != std::string::npos)
 	{
 		if (bare.find('@', at + 1) != std::string::npos)
-			return std::string(what) + " \"" + jid + "\" has more than one '@'";
-		problem = check_part(parts.local, "local part", "\"&'/:<>@", jid, what);
+			return quoted + " has more than one '@'";
+		problem = check_part(parts.local, "local part", "\"&'/:<>@", false, jid, what);
 		if (!problem.empty())
 			return problem;
 	}
-	problem = check_part(parts.domain, "domain", "\"&'/:<>@", jid, what);
-	if (!problem.empty())
-		return problem;
-	if (parts.domain.front() == '.' || parts.domain.back() == '.' ||
-	    parts.domain.find("..") != std::string::npos)
-		return std::string(what) + " \"" + jid + "\" has a malformed domain";
+	if (!parts.domain.empty() && parts.domain.front() == '[')
+	{
+		/* An IP-literal: its ':' are the address's, not a port. */
+		if (!is_ipv6_literal(parts.domain))
+			return quoted + " has a domain that is not a valid IPv6 address in brackets";
+	}
+	else
+	{
+		problem = check_part(parts.domain, "domain", "\"&'/:<>@[]", false, jid, what);
+		if (!problem.empty())
+			return problem;
+		if (parts.domain.front() == '.' || parts.domain.back() == '.' ||
+		    parts.domain.find("..") != std::string::npos)
+			return quoted + " has a malformed domain";
+	}
 	if (slash != std::string::npos)
 	{
 		if (parts.resource.empty())
-			return std::string(what) + " \"" + jid + "\" has an empty resource after '/'";
-		if (parts.resource.size() > JID_PART_MAX)
-			return std::string(what) + " \"" + jid + "\" has a resource longer than 1023 bytes";
+			return quoted + " has an empty resource after '/'";
+		/* Anything but controls: spaces, '/', '@' are all legal in a resource. */
+		problem = check_part(parts.resource, "resource", nullptr, true, jid, what);
+		if (!problem.empty())
+			return problem;
 	}
 	return "";
 }

@@ -25,8 +25,11 @@ struct Jid
 Jid split_jid(const std::string &jid);
 
 /*
- * Why `jid` is not a usable address (empty if it is). `what` names the
- * column in the message, e.g. "message_to".
+ * Why `jid` is not a usable address (empty if it is), by RFC 7622's rules
+ * as far as they can be checked without Unicode tables: the characters each
+ * part may not hold (no control characters anywhere), lengths, and a domain
+ * that is a name or an IPv6 literal such as [::1]. `what` names the column
+ * in the message, e.g. "message_to"; the message starts with it and the JID.
  */
 std::string check_jid(const std::string &jid, const char *what);
 

@@ -266,6 +266,112 @@ TEST(CheckJidRfc7622, RefusesDelAndC1ControlsInLocalPartAndDomain)
 	          "");
 }
 
+TEST(CheckJidRfc7622, AcceptsOtherIpv6LiteralForms)
+{
+	for (const char *jid : {
+	         "[::1]",                       /* a server JID */
+	         "[::1]/res",
+	         "user@[2001:DB8::1]",          /* upper-case hex */
+	         "user@[2001:db8:0:0:0:0:0:1]", /* uncompressed */
+	         "user@[::ffff:192.0.2.1]",     /* IPv4-mapped, with dots */
+	         "user@[fe80::1]/res with spaces",
+	     })
+		EXPECT_EQ(check_jid(jid, "message_to"), "") << "for " << jid;
+	EXPECT_EQ(split_jid("user@[2001:DB8::1]/r").domain, "[2001:db8::1]");
+}
+
+TEST(CheckJidRfc7622, RefusesMalformedIpLiterals)
+{
+	for (const char *jid : {
+	         "user@[::1",          /* unclosed */
+	         "user@[::1]:5222",    /* a port after it */
+	         "user@[]",            /* empty */
+	         "user@[not-an-address]",
+	         "user@[1.2.3.4]",     /* RFC 3986: an IPv4 address is written without brackets */
+	         "user@[2001:db8::1::2]",
+	         "user@[::1%eth0]",    /* a zone id is not part of RFC 3986's IP-literal */
+	         "user@[v1.fe]",       /* IPvFuture: no server listens on one */
+	     })
+		EXPECT_EQ(check_jid(jid, "message_to"),
+		          std::string("message_to \"") + jid +
+		              "\" has a domain that is not a valid IPv6 address in brackets")
+		    << "for " << jid;
+	/* Brackets anywhere else in a domain are not a literal. */
+	EXPECT_EQ(check_jid("user@exa[mple.org", "message_to"),
+	          "message_to \"user@exa[mple.org\" has a character not allowed in a domain: '['");
+	EXPECT_EQ(check_jid("user@example.org]", "message_to"),
+	          "message_to \"user@example.org]\" has a character not allowed in a domain: ']'");
+	/* Nor may the local part be one. */
+	EXPECT_EQ(check_jid("[::1]@example.org", "message_to"),
+	          "message_to \"[::1]@example.org\" has a character not allowed in a local part: ':'");
+}
+
+TEST(CheckJidRfc7622, ControlsInResourceAreNamed)
+{
+	EXPECT_EQ(check_jid("user@example.org/a\tb", "message_to"),
+	          "message_to \"user@example.org/a\tb\" has a character not allowed in a resource: "
+	          "'control'");
+	EXPECT_EQ(check_jid("user@example.org/a\xC2\x9F"
+	                    "b",
+	                    "message_to"),
+	          "message_to \"user@example.org/a\xC2\x9F"
+	          "b\" has a character not allowed in a resource: 'control'");
+}
+
+TEST(CheckJidRfc7622, EveryControlIsRefusedInEveryPart)
+{
+	/* C0 controls but tab, LF and CR are not XML: check_xml_text reports
+	 * them first. The rest are refused by part. */
+	for (uint32_t cp : {0x09u, 0x0Au, 0x0Du, 0x7Fu, 0x80u, 0x85u, 0x9Fu})
+	{
+		std::string c;
+		if (cp < 0x80)
+			c = std::string(1, static_cast<char>(cp));
+		else
+			c = std::string{static_cast<char>(0xC2), static_cast<char>(cp)};
+		EXPECT_NE(check_jid("us" + c + "er@example.org", "message_to"), "") << "U+" << cp;
+		EXPECT_NE(check_jid("user@exa" + c + "mple.org", "message_to"), "") << "U+" << cp;
+		EXPECT_NE(check_jid("user@example.org/re" + c + "s", "message_to"), "") << "U+" << cp;
+		EXPECT_NE(check_jid("example.org/re" + c + "s", "message_to"), "") << "U+" << cp;
+	}
+}
+
+TEST(CheckJidRfc7622, DelAndC1InLocalPartOrDomainAreSpaceOrControl)
+{
+	EXPECT_EQ(check_jid("us\x7f"
+	                    "er@example.org",
+	                    "message_to"),
+	          "message_to \"us\x7f"
+	          "er@example.org\" has a character not allowed in a local part: 'space or control'");
+	EXPECT_EQ(check_jid("user@exa\xC2\x85"
+	                    "mple.org",
+	                    "message_to"),
+	          "message_to \"user@exa\xC2\x85"
+	          "mple.org\" has a character not allowed in a domain: 'space or control'");
+}
+
+TEST(CheckJidRfc7622, NonControlsNextToTheC1RangeAreAccepted)
+{
+	/* U+00A0 (no-break space) and U+00A1 follow the C1 controls; U+007E
+	 * precedes DEL. Spaces are legal in a resource. */
+	EXPECT_EQ(check_jid("user@example.org/a\xC2\xA0"
+	                    "b",
+	                    "message_to"),
+	          "");
+	EXPECT_EQ(check_jid("us\xC2\xA1"
+	                    "er@example.org/~ x",
+	                    "message_to"),
+	          "");
+	EXPECT_EQ(check_jid("us~er@example.org", "message_to"), "");
+}
+
+TEST(CheckJid, TheReasonStartsWithTheColumnAndTheJid)
+{
+	/* test/e2e/test_worker_messages.py looks for this prefix. */
+	const std::string reason = check_jid("bad jid@localhost", "message_to");
+	EXPECT_EQ(reason.rfind("message_to \"bad jid@localhost\"", 0), 0u) << reason;
+}
+
 /* ------------------------------------------------------- check_xml_text */
 
 TEST(CheckXmlText, AcceptsPlainTextAndTheThreeAllowedControls)
