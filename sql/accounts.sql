@@ -108,6 +108,35 @@ INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('/res@domain', 'x');
 -- An UPDATE is checked too.
 UPDATE xmpp_accounts SET acc_jid = 'nodomain' WHERE acc_jid = 'user@domain';
 
+-- acc_jid: what the worker's JID check refuses is refused here too, as far
+-- as a regular expression can tell: empty domain labels, control characters
+-- (C0, DEL, C1) in any part, U+FFFE/U+FFFF, brackets in a domain. (Terse:
+-- the DETAIL line would print the control characters.)
+\set VERBOSITY terse
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@example..org', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@example.org.', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@.example.org', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@.', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (E'us\x01er@example.org', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (E'us\x7fer@example.org', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (U&'us\0085er@example.org', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (U&'user@exa\009fmple.org', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (E'user@example.org\n', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (E'user@example.org/a\tb', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (E'user@example.org/a\rb', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (U&'user@example.org/a\0080b', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES (U&'user@example.org/a\fffeb', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@exa[mple.org', 'x');
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('user@[::1]', 'x');
+\set VERBOSITY default
+-- ... while characters next to those ranges, and dots between labels, are
+-- fine.
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
+	('u~ser@a.b.c', 'x'),
+	(U&'us\00A1er@example.org/r\00A0s', 'x'),
+	('[user]@example.org', 'x')
+RETURNING id IS NOT NULL AS accepted;
+
 -- port: 1 to 65535.
 INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES
 	('port1@example.org', 'x', 1), ('port65535@example.org', 'x', 65535)

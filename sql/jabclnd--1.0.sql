@@ -50,9 +50,25 @@ CREATE TABLE @extschema@.xmpp_accounts (
 	acc_pass text NOT NULL,
 	srv_host text NOT NULL DEFAULT '',
 	port integer NOT NULL DEFAULT 5222,
-	-- The constraint names are the error messages an operator reads.
+	/*
+	 * The constraint names are the error messages an operator reads.
+	 *
+	 * acc_jid follows the worker's own JID check (src/stanza.cpp) as far as
+	 * a regular expression simply can: a local part without space, control
+	 * or any of "&'/:<>@; a domain of dot-separated, non-empty labels
+	 * without those nor brackets; an optional resource without controls.
+	 * Controls are written as code point ranges (C0, DEL and C1, and the
+	 * non-characters U+FFFE/U+FFFF), since [:cntrl:] and [:space:] depend on
+	 * the database's locale. Part lengths are left to the worker; an IPv6
+	 * literal domain, which it would accept in a recipient, is refused for
+	 * the account.
+	 */
 	CONSTRAINT "acc_jid must be local@domain or local@domain/resource"
-		CHECK (acc_jid OPERATOR(pg_catalog.~) '^[^"&''/:<>@[:space:]]+@[^"&''/:<>@[:space:]]+(/.+)?$'),
+		CHECK (acc_jid OPERATOR(pg_catalog.~) (
+			'^[^"&''/:<>@ \u0001-\u001f\u007f-\u009f\ufffe\uffff]+'
+			'@[^"&''/:<>@[\] \u0001-\u001f\u007f-\u009f\ufffe\uffff.]+'
+			'(\.[^"&''/:<>@[\] \u0001-\u001f\u007f-\u009f\ufffe\uffff.]+)*'
+			'(/[^\u0001-\u001f\u007f-\u009f\ufffe\uffff]+)?$')),
 	CONSTRAINT "port must be between 1 and 65535"
 		CHECK (port BETWEEN 1 AND 65535),
 	CONSTRAINT xmpp_accounts_acc_jid_srv_host_port_key

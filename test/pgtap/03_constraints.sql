@@ -16,7 +16,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS jabclnd;
 
-SELECT plan(38);
+SELECT plan(44);
 
 -- xmpp_accounts.acc_jid
 SELECT lives_ok($$INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
@@ -29,7 +29,10 @@ SELECT throws_ok(
 	'new row for relation "xmpp_accounts" violates check constraint "acc_jid must be local@domain or local@domain/resource"',
 	format('acc_jid refuses %L', jid))
   FROM unnest(ARRAY['pgtap-nodomain', 'pgtap@', '@pgtap.example.org', 'pgtap@b@c',
-                    'pg tap@example.org', 'pgtap@example.org/', '']) AS jid;
+                    'pg tap@example.org', 'pgtap@example.org/', '',
+                    'pgtap@example..org', 'pgtap@example.org.', E'pg\x01tap@example.org',
+                    U&'pg\0085tap@example.org', E'pgtap@example.org/a\tb',
+                    U&'pgtap@example.org/a\007fb']) AS jid;
 
 -- xmpp_accounts.port
 SELECT lives_ok($$INSERT INTO xmpp_accounts (acc_jid, acc_pass, port) VALUES
