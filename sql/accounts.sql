@@ -72,6 +72,23 @@ ALTER TABLE xmpp_accounts ENABLE TRIGGER "Enable_one_account_on_insert",
 	ENABLE TRIGGER "Enable_one_account_on_update";
 SELECT id, acc_jid, enabled FROM xmpp_accounts ORDER BY id;
 
+-- Upserts name their conflict target: xmpp_accounts_only_one_enabled is
+-- checked at the end of the statement, and PostgreSQL refuses such a
+-- constraint as an arbiter, which a bare ON CONFLICT would make it (once
+-- the row does not conflict with an earlier unique index).
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('new@example.org', 'pn')
+ON CONFLICT DO NOTHING;
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('new@example.org', 'pn')
+ON CONFLICT (acc_jid, srv_host, port) DO NOTHING;
+INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES ('new@example.org', 'pn')
+ON CONFLICT (acc_jid, srv_host, port) DO NOTHING;
+INSERT INTO xmpp_accounts (enabled, acc_jid, acc_pass) VALUES (true, 'a@example.org', 'pa2')
+ON CONFLICT (acc_jid, srv_host, port) DO UPDATE SET enabled = true, acc_pass = excluded.acc_pass;
+SELECT id, acc_jid, acc_pass, enabled FROM xmpp_accounts
+ WHERE enabled OR acc_jid = 'new@example.org' ORDER BY id;
+DELETE FROM xmpp_accounts WHERE acc_jid = 'new@example.org';
+UPDATE xmpp_accounts SET enabled = (acc_jid = 'c@example.org');
+
 -- acc_jid: accepted forms.
 INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
 	('user@domain', 'x'),
