@@ -74,8 +74,19 @@ def queue_numbered(conn, label, count):
 
 
 def assert_all_delivered(alice, conn, label, wanted, timeout=90):
-    wait_for(f"every '{label}' message at alice",
-             lambda: wanted <= {m["body"] for m in alice.messages}, timeout=timeout, interval=0.2)
+    try:
+        wait_for(f"every '{label}' message at alice",
+                 lambda: wanted <= {m["body"] for m in alice.messages}, timeout=timeout,
+                 interval=0.2)
+    except AssertionError as e:
+        missing = sorted(wanted - {m["body"] for m in alice.messages},
+                         key=lambda b: int(b.split()[-1]))
+        rows = query(conn, """SELECT count(*) FILTER (WHERE submission_timestamp IS NOT NULL),
+                                       count(*) FILTER (WHERE submission_failed), count(*)
+                                  FROM xmpp_tx_queue WHERE message_body LIKE %s""",
+                     (label + " %",))
+        raise AssertionError(f"{e}: {len(missing)} missing, e.g. {missing[:5]}; "
+                             f"rows sent/failed/all: {rows[0]}") from None
     wait_for(f"every '{label}' row marked sent", lambda: scalar(conn, """
         SELECT count(*) = 0 FROM xmpp_tx_queue
          WHERE message_body LIKE %s AND submission_timestamp IS NULL""", (label + " %",)),
@@ -198,4 +209,27 @@ def test_idle_worker_runs_no_sql(online):
     finally:
         query(conn, "ALTER SYSTEM RESET jabclnd.safety_poll_interval")
         query(conn, "SELECT pg_reload_conf()")
+    conn.close()
+
+
+def test_prosody_restarted_mid_queue_delivers_everything(online, peer_factory):
+    """The server goes away while a backlog is being sent, and comes back."""
+    conn = connect()
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    wanted = queue_numbered(conn, "restart", 2000)
+    wait_for("the first rows to arrive", lambda: len(alice.messages) >= 20, timeout=30,
+             interval=0.01)
+    control = os.path.join(os.path.dirname(__file__), "..", "lib", "prosody-control")
+    subprocess.run([control, "stop"], check=True, timeout=30)
+    wait_state(conn, "offline", timeout=15)
+    assert scalar(conn, "SELECT count(*) FROM xmpp_tx_queue WHERE message_body LIKE 'restart %%' "
+                        "AND submission_timestamp IS NULL") > 0, "the backlog should not be done"
+    alice.stop()
+    received_before = list(alice.messages)
+    subprocess.run([control, "start"], check=True, timeout=30)
+    wait_state(conn, "online", timeout=30)
+    # alice logs in again: what reached her offline storage comes with it.
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    alice.messages.extend(received_before)
+    assert_all_delivered(alice, conn, "restart", wanted)
     conn.close()
