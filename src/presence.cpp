@@ -66,9 +66,10 @@ Mirror::stop()
 	subscribing_.clear();
 	present_.clear();
 	actions_.clear();
-	changes_.clear();
-	if (!published_.empty())
+	/* A change not yet taken may be a true that reached the table, or a false that did not. */
+	if (!published_.empty() || !changes_.empty())
 		reset_ = true;
+	changes_.clear();
 	published_.clear();
 }
 
@@ -102,6 +103,7 @@ Mirror::set_enabled_logins(const std::set<std::string> &logins)
 			actions_.push_back({RosterAction::remove, jid});
 		roster_.erase(jid);
 		subscribing_.erase(jid);
+		declined_.erase(jid);
 		present_.erase(login);
 		recompute(login);
 	}
@@ -110,7 +112,7 @@ Mirror::set_enabled_logins(const std::set<std::string> &logins)
 		if (before.count(login))
 			continue;
 		if (!first)
-			subscribing_.erase(login + "@" + domain_); /* enabled again: ask anew */
+			declined_.erase(login + "@" + domain_); /* enabled again: ask anew */
 		recompute(login);
 	}
 	if (online_ && roster_known_)
@@ -128,12 +130,9 @@ Mirror::sync_roster()
 	for (const std::string &login : enabled_)
 	{
 		const std::string jid = login + "@" + domain_;
-		auto item = roster_.find(jid);
-		if ((item == roster_.end() || !we_see_them(item->second)) && !subscribing_.count(jid))
-		{
-			actions_.push_back({RosterAction::add_and_subscribe, jid});
-			subscribing_.insert(jid);
-		}
+		if (jid == own_bare_ || declined_.count(jid))
+			continue; /* the bot itself (a login may shadow it), or a user who said no */
+		ask_for_presence(jid);
 	}
 	if (policy_ != Policy::openfire_users)
 		return;
@@ -226,11 +225,20 @@ Mirror::subscription_request(const std::string &jid)
 		return;
 	}
 	actions_.push_back({RosterAction::approve, bare});
-	auto item = roster_.find(bare);
-	if ((item == roster_.end() || !we_see_them(item->second)) && !subscribing_.count(bare))
+	/* Whoever asks for our presence now wants the relation, whatever they said before. */
+	declined_.erase(bare);
+	ask_for_presence(bare);
+}
+
+/* Adds jid to the roster and subscribes, unless its presence comes already or was asked for. */
+void
+Mirror::ask_for_presence(const std::string &jid)
+{
+	auto item = roster_.find(jid);
+	if ((item == roster_.end() || !we_see_them(item->second)) && !subscribing_.count(jid))
 	{
-		actions_.push_back({RosterAction::add_and_subscribe, bare});
-		subscribing_.insert(bare);
+		actions_.push_back({RosterAction::add_and_subscribe, jid});
+		subscribing_.insert(jid);
 	}
 }
 
@@ -244,7 +252,8 @@ Mirror::unsubscribe_request(const std::string &jid)
 	const std::string bare = bare_of(jid);
 	actions_.push_back({RosterAction::remove, bare});
 	roster_.erase(bare);
-	subscribing_.insert(bare);
+	subscribing_.erase(bare);
+	declined_.insert(bare);
 }
 
 std::vector<RosterAction>

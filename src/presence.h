@@ -85,6 +85,7 @@ class Mirror
 
   private:
 	void sync_roster();
+	void ask_for_presence(const std::string &jid);
 	void recompute(const std::string &login);
 
 	std::string domain_;
@@ -97,8 +98,9 @@ class Mirror
 
 	std::set<std::string> enabled_;
 	bool enabled_known_ = false;
-	std::map<std::string, std::string> roster_;            /* bare JID -> subscription */
-	std::set<std::string> subscribing_;                    /* subscribe sent, not yet in roster */
+	std::map<std::string, std::string> roster_; /* bare JID -> subscription */
+	std::set<std::string> subscribing_;         /* subscribe sent this session, not yet in roster */
+	std::set<std::string> declined_; /* unsubscribed from us: not asked again until re-enabled */
 	std::map<std::string, std::set<std::string>> present_; /* login -> available resources */
 	std::map<std::string, bool> published_;                /* login -> what the table says */
 	std::vector<RosterAction> actions_;

@@ -493,6 +493,9 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	ping_id_.clear();
 	/* Offline, we no longer know who is online: every flag we set goes back to false. */
 	mirror_.stop();
+	/* Changes taken but not recorded yet: the reset covers them, true or false. */
+	if (!presence_changes_.empty())
+		presence_reset_ = true;
 	presence_changes_.clear();
 	presence_reset_ = presence_reset_ || mirror_.take_reset();
 
