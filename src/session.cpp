@@ -123,15 +123,37 @@ mentions_credentials(const char *message)
 	return false;
 }
 
-/* Sets TCP keepalive so a silently dead peer is noticed by the kernel too. */
+/*
+ * TCP keepalive, so a silently dead peer is noticed by the kernel too; and
+ * no Nagle delay: a batch ends with a small ping whose answer the worker
+ * waits for, and Nagle would hold that ping back until the server's delayed
+ * ACK (measured: about 90 ms per batch of 100 on loopback, against ~12 ms).
+ */
 void
-enable_keepalive(int fd)
+tune_socket(int fd)
 {
 	int on = 1, idle = 60, interval = 10, count = 3;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
+/*
+ * Servers that write their answers in pieces without TCP_NODELAY (Prosody's
+ * default) hold the rest of an answer until we acknowledge the first piece,
+ * and Linux delays that acknowledgement by up to 40 ms: a batch's barrier
+ * answer came 40 ms late (measured). Quick-ack mode is not sticky in the
+ * kernel, so it is asked for again before every read.
+ */
+void
+acknowledge_quickly(int fd)
+{
+	if (fd < 0)
+		return;
+	int on = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 extern "C" void
@@ -409,6 +431,7 @@ Session::pump()
 	for (int run = 0; run < MAX_RUNS_PER_PUMP; run++)
 	{
 		const uint64_t before = callbacks_seen;
+		acknowledge_quickly(socket_);
 		xmpp_run_once(ctx_, 0);
 		if (run >= 3 && callbacks_seen == before)
 			break;
@@ -439,7 +462,7 @@ void
 Session::on_socket(int fd)
 {
 	socket_ = fd;
-	enable_keepalive(fd);
+	tune_socket(fd);
 	if (phase_ == Phase::connecting)
 		login_socket = fd;
 }
