@@ -22,7 +22,8 @@ STROPHE_LIBS := $(shell pkg-config --libs libstrophe)
 # code is held to -Wall -Wextra. CI adds WERROR=1.
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) $(STROPHE_CFLAGS)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register $(if $(WERROR),-Werror)
-SHLIB_LINK = $(STROPHE_LIBS) -lstdc++
+# -lanl: getaddrinfo_a() (in libc itself since glibc 2.34; the stub library is harmless).
+SHLIB_LINK = $(STROPHE_LIBS) -lanl -lstdc++
 
 # The server is built with LLVM JIT, so PGXS would also compile every .cpp
 # to bitcode with clang for inlining into JIT-compiled queries. Our code is

@@ -23,6 +23,7 @@
  */
 #include "pg.h"
 #include "presence.h"
+#include "resolver.h"
 #include "session.h"
 #include "settings.h"
 #include "shared_state.h"
@@ -33,6 +34,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <memory>
 #include <set>
 #include <string>
 #include <sys/socket.h>
@@ -56,6 +58,8 @@ const int CONNECTED_WAIT_MS = 1000;
 const size_t MAX_UNRECORDED_MESSAGES = 10000;
 /* How many ids of sent raw stanzas are remembered to match error replies. */
 const size_t REMEMBERED_STANZA_IDS = 10000;
+/* How often a running address lookup is polled. */
+const int LOOKUP_POLL_MS = 10;
 /* How long a graceful logout may take at shutdown or restart. */
 const int LOGOUT_MS = 1000;
 
@@ -232,7 +236,8 @@ class Worker
 	void reload_settings();
 	void look_at_tables(TimestampTz now);
 	void drive_connection(TimestampTz now);
-	void start_login(TimestampTz now);
+	void start_login(TimestampTz now, const std::string &address);
+	void look_up_server(TimestampTz now);
 	void take_events(TimestampTz now);
 	void connection_ended(const session::Ending &ending, TimestampTz now);
 	void send_batch(TimestampTz now);
@@ -272,6 +277,7 @@ class Worker
 	int64_t careful_until_ = 0;
 	SentIds sent_ids_;
 	presence::Mirror mirror_;
+	std::unique_ptr<resolver::Lookup> lookup_; /* the server's address, while a login starts */
 
 	/* Waiting for the next record(). */
 	std::vector<int64_t> confirmed_;
@@ -399,6 +405,7 @@ Worker::look_at_tables(TimestampTz now)
 			logging_out_ = true;
 			session_.disconnect();
 		}
+		lookup_.reset();
 		have_account_ = want_account;
 		account_ = wanted;
 		backoff_.reset();
@@ -411,8 +418,60 @@ Worker::look_at_tables(TimestampTz now)
 		claim_wanted_ = true;
 }
 
+/*
+ * A login starts with the server's address: srv_host, or the JID's domain.
+ * The lookup runs beside the loop (resolver.h) under the same deadline as
+ * the rest of the login.
+ */
 void
-Worker::start_login(TimestampTz now)
+Worker::look_up_server(TimestampTz now)
+{
+	if (!have_account_)
+	{
+		lookup_.reset();
+		return;
+	}
+	if (!lookup_)
+	{
+		std::string host = account_.host;
+		if (host.empty())
+			host = stanza::split_jid(account_.jid).domain;
+		publish(WS_CONNECTING, nullptr);
+		login_deadline_ = after_ms(now, jabclnd_connect_timeout_ms);
+		lookup_.reset(new resolver::Lookup(host));
+	}
+	switch (lookup_->poll())
+	{
+	case resolver::Status::pending:
+		if (now >= login_deadline_)
+		{
+			lookup_.reset();
+			session::Ending ending;
+			ending.reason = "the server's address could not be looked up within "
+			                "jabclnd.connect_timeout";
+			connection_ended(ending, now);
+		}
+		return;
+	case resolver::Status::failed:
+	{
+		session::Ending ending;
+		ending.reason = lookup_->error();
+		lookup_.reset();
+		connection_ended(ending, now);
+		return;
+	}
+	case resolver::Status::done:
+	{
+		const std::string address = lookup_->address();
+		lookup_.reset();
+		start_login(now, address);
+		return;
+	}
+	}
+}
+
+void
+Worker::start_login(TimestampTz now, const std::string &address)
 {
 	session::Options options;
 	options.tls = tls_setting();
@@ -431,9 +490,10 @@ Worker::start_login(TimestampTz now)
 		                         "encryption",
 		                         account_.jid.c_str())));
 
-	publish(WS_CONNECTING, nullptr);
 	logging_out_ = false;
-	const std::string problem = session_.connect(account_, options);
+	session::Account connect_to = account_;
+	connect_to.host = address;
+	const std::string problem = session_.connect(connect_to, options);
 	if (!problem.empty())
 	{
 		session::Ending ending;
@@ -441,8 +501,8 @@ Worker::start_login(TimestampTz now)
 		connection_ended(ending, now);
 		return;
 	}
-	login_deadline_ = after_ms(now, jabclnd_connect_timeout_ms);
-	enable_timeout_after(login_timer, jabclnd_connect_timeout_ms);
+	/* What is left of the deadline after the lookup guards libstrophe's blocking handshake. */
+	enable_timeout_after(login_timer, std::max<long>(ms_until(now, login_deadline_), 1));
 }
 
 void
@@ -451,8 +511,8 @@ Worker::drive_connection(TimestampTz now)
 	switch (session_.phase())
 	{
 	case session::Phase::idle:
-		if (have_account_ && now >= next_login_)
-			start_login(now);
+		if (lookup_ || (have_account_ && now >= next_login_))
+			look_up_server(now);
 		break;
 	case session::Phase::connecting:
 		if (now >= login_deadline_)
@@ -805,6 +865,8 @@ Worker::wait(TimestampTz now)
 	long timeout = ms_until(now, until);
 	if (phase != session::Phase::idle)
 		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
+	if (lookup_)
+		timeout = std::min<long>(timeout, LOOKUP_POLL_MS);
 	if (claim_wanted_ && phase == session::Phase::online && !in_flight_.active() &&
 	    now >= database_retry_)
 		timeout = 0;

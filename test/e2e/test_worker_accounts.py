@@ -301,3 +301,22 @@ def test_a_row_that_keeps_breaking_the_connection_fails_after_max_attempts(db_on
             assert wait_row_done(db_online, row)["submission_failed"] is False
     finally:
         reload_with(db_online, max_stanza_size=None, max_attempts=None, retry_min_delay=None)
+
+
+def test_server_names_are_looked_up_and_a_failed_lookup_is_retried(db_online):
+    pid = status(db_online)["worker_pid"]
+    try:
+        query(db_online, "UPDATE xmpp_accounts SET srv_host = 'no-such-host.invalid' "
+                         "WHERE acc_jid = %s", (BOT,))
+        s = wait_for("the failed lookup", lambda: (
+            lambda st: st if "could not look up" in (st["last_error"] or "") else None)(
+                status(db_online)), timeout=10)
+        assert "no-such-host.invalid" in s["last_error"]
+        assert s["state"] == "offline" and s["next_retry"] is not None
+        query(db_online, "UPDATE xmpp_accounts SET srv_host = 'localhost' WHERE acc_jid = %s",
+              (BOT,))
+        wait_state(db_online, "online", timeout=10)
+        assert status(db_online)["worker_pid"] == pid
+    finally:
+        query(db_online, "UPDATE xmpp_accounts SET srv_host = %s WHERE acc_jid = %s",
+              (os.environ.get("XMPP_HOST", "127.0.0.1"), BOT))
