@@ -224,46 +224,25 @@ connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
 	}
 }
 
+/*
+ * Every stanza, through one catch-all handler (libstrophe keeps one handler
+ * per function and user data, so one function cannot be registered for
+ * three names). It also sees stream-management elements: on_stanza
+ * ignores what is not a message, iq or presence.
+ */
 extern "C" int
-message_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
+stanza_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
 {
 	callbacks_seen++;
 	try
 	{
-		return static_cast<Session *>(userdata)->on_message(stanza);
+		static_cast<Session *>(userdata)->on_stanza(stanza);
 	}
 	catch (...)
 	{
-		return 1;
+		/* an event lost to a failed allocation; libstrophe must not unwind */
 	}
-}
-
-extern "C" int
-iq_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
-{
-	callbacks_seen++;
-	try
-	{
-		return static_cast<Session *>(userdata)->on_iq(stanza);
-	}
-	catch (...)
-	{
-		return 1;
-	}
-}
-
-extern "C" int
-presence_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
-{
-	callbacks_seen++;
-	try
-	{
-		return static_cast<Session *>(userdata)->on_presence(stanza);
-	}
-	catch (...)
-	{
-		return 1;
-	}
+	return 1;
 }
 
 } // namespace
@@ -363,9 +342,7 @@ Session::connect(const Account &account, const Options &options)
 	xmpp_conn_set_jid(conn_, account.jid.c_str());
 	xmpp_conn_set_pass(conn_, account.password.c_str());
 
-	xmpp_handler_add(conn_, message_callback, nullptr, "message", nullptr, this);
-	xmpp_handler_add(conn_, iq_callback, nullptr, "iq", nullptr, this);
-	xmpp_handler_add(conn_, presence_callback, nullptr, "presence", nullptr, this);
+	xmpp_handler_add(conn_, stanza_callback, nullptr, nullptr, nullptr, this);
 
 	const char *host = account.host.empty() ? nullptr : account.host.c_str();
 	std::string domain;
@@ -548,7 +525,21 @@ Session::on_certificate_failure(const char *error)
 	                   " (check jabclnd.tls_ca_file, or the account's domain)";
 }
 
-int
+void
+Session::on_stanza(xmpp_stanza_t *stanza)
+{
+	const char *name = xmpp_stanza_get_name(stanza);
+	if (!name)
+		return;
+	if (strcmp(name, "message") == 0)
+		on_message(stanza);
+	else if (strcmp(name, "iq") == 0)
+		on_iq(stanza);
+	else if (strcmp(name, "presence") == 0)
+		on_presence(stanza);
+}
+
+void
 Session::on_message(xmpp_stanza_t *stanza)
 {
 	const std::string type = attribute(stanza, "type");
@@ -559,16 +550,16 @@ Session::on_message(xmpp_stanza_t *stanza)
 		error.reason = describe_error(ctx_, stanza);
 		if (!error.id.empty() && events_.errors.size() < MAX_QUEUED_MESSAGES)
 			events_.errors.push_back(std::move(error));
-		return 1;
+		return;
 	}
 
 	IncomingMessage message;
 	message.body = child_text(ctx_, stanza, "body", &message.has_body);
 	message.subject = child_text(ctx_, stanza, "subject", &message.has_subject);
 	if (!message.has_body && !message.has_subject)
-		return 1; /* chat states, receipts and the like: nothing to store */
+		return; /* chat states, receipts and the like: nothing to store */
 	if (events_.messages.size() >= MAX_QUEUED_MESSAGES)
-		return 1; /* unacknowledged by stream management: the server keeps it */
+		return; /* unacknowledged by stream management: the server keeps it */
 	message.from = attribute(stanza, "from");
 	message.type = type.empty() ? "normal" : type;
 	message.id = attribute(stanza, "id");
@@ -577,25 +568,23 @@ Session::on_message(xmpp_stanza_t *stanza)
 	if (xmpp_stanza_to_text(stanza, &text, &length) == XMPP_EOK)
 		message.stanza = take_string(ctx_, text);
 	events_.messages.push_back(std::move(message));
-	return 1;
 }
 
-int
+void
 Session::on_iq(xmpp_stanza_t *stanza)
 {
 	if (take_roster(stanza))
-		return 1;
+		return;
 	const std::string type = attribute(stanza, "type");
 	if (type == "result" || type == "error")
 	{
 		const std::string id = attribute(stanza, "id");
 		if (id.rfind("jabclnd-ping-", 0) == 0)
 			events_.answered_iq_ids.push_back(id);
-		return 1;
+		return;
 	}
 	if (type == "get" || type == "set")
 		reply_to_iq(stanza);
-	return 1;
 }
 
 /*
@@ -615,10 +604,10 @@ Session::iq_reply(xmpp_stanza_t *request, const char *type)
 }
 
 /* Adds <name xmlns=ns/> to parent and returns it. */
-static xmpp_stanza_t *
-add_element(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *ns)
+xmpp_stanza_t *
+Session::add_element(xmpp_stanza_t *parent, const char *name, const char *ns)
 {
-	xmpp_stanza_t *child = xmpp_stanza_new(ctx);
+	xmpp_stanza_t *child = xmpp_stanza_new(ctx_);
 	xmpp_stanza_set_name(child, name);
 	if (ns)
 		xmpp_stanza_set_ns(child, ns);
@@ -646,23 +635,23 @@ Session::reply_to_iq(xmpp_stanza_t *request)
 	else if (type == "get" && ns && strcmp(ns, NS_DISCO_INFO) == 0)
 	{
 		reply = iq_reply(request, "result");
-		xmpp_stanza_t *info = add_element(ctx_, reply, "query", NS_DISCO_INFO);
+		xmpp_stanza_t *info = add_element(reply, "query", NS_DISCO_INFO);
 		const char *node = xmpp_stanza_get_attribute(query, "node");
 		if (node)
 			xmpp_stanza_set_attribute(info, "node", node);
-		xmpp_stanza_t *identity = add_element(ctx_, info, "identity", nullptr);
+		xmpp_stanza_t *identity = add_element(info, "identity", nullptr);
 		xmpp_stanza_set_attribute(identity, "category", "client");
 		xmpp_stanza_set_attribute(identity, "type", "bot");
 		xmpp_stanza_set_attribute(identity, "name", "jabclnd");
 		for (const char *feature : {NS_DISCO_INFO, NS_PING, NS_SID})
-			xmpp_stanza_set_attribute(add_element(ctx_, info, "feature", nullptr), "var", feature);
+			xmpp_stanza_set_attribute(add_element(info, "feature", nullptr), "var", feature);
 	}
 	else
 	{
 		reply = iq_reply(request, "error");
-		xmpp_stanza_t *error = add_element(ctx_, reply, "error", nullptr);
+		xmpp_stanza_t *error = add_element(reply, "error", nullptr);
 		xmpp_stanza_set_type(error, "cancel");
-		add_element(ctx_, error, "service-unavailable", NS_STANZAS);
+		add_element(error, "service-unavailable", NS_STANZAS);
 	}
 	xmpp_send(conn_, reply);
 	xmpp_stanza_release(reply);
@@ -762,10 +751,7 @@ Session::send_ping()
 	const std::string domain =
 	    bound_jid_.substr(at + 1, slash == std::string::npos ? std::string::npos : slash - at - 1);
 	xmpp_stanza_set_to(iq, domain.c_str());
-	xmpp_stanza_t *ping = xmpp_stanza_new(ctx_);
-	xmpp_stanza_set_name(ping, "ping");
-	xmpp_stanza_set_ns(ping, NS_PING);
-	xmpp_stanza_add_child_ex(iq, ping, 0);
+	add_element(iq, "ping", NS_PING);
 	xmpp_send(conn_, iq);
 	xmpp_stanza_release(iq);
 	return id;

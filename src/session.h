@@ -173,14 +173,16 @@ class Session
 	void on_socket(int fd);
 	void on_log(int level, const char *area, const char *message);
 	void on_certificate_failure(const char *error);
-	int on_message(_xmpp_stanza_t *stanza);
-	int on_iq(_xmpp_stanza_t *stanza);
-	int on_presence(_xmpp_stanza_t *stanza);
+	void on_stanza(_xmpp_stanza_t *stanza);
 
   private:
 	std::string send_checked(_xmpp_stanza_t *stanza, size_t max_size);
 	void release_connection();
+	void on_message(_xmpp_stanza_t *stanza);
+	void on_iq(_xmpp_stanza_t *stanza);
+	void on_presence(_xmpp_stanza_t *stanza);
 	void reply_to_iq(_xmpp_stanza_t *request);
+	_xmpp_stanza_t *add_element(_xmpp_stanza_t *parent, const char *name, const char *ns);
 	_xmpp_stanza_t *iq_reply(_xmpp_stanza_t *request, const char *type);
 	void request_roster();
 	bool take_roster(_xmpp_stanza_t *iq);

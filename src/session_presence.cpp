@@ -48,10 +48,7 @@ Session::request_roster()
 {
 	const std::string id = next_id("roster");
 	xmpp_stanza_t *iq = xmpp_iq_new(ctx_, "get", id.c_str());
-	xmpp_stanza_t *query = xmpp_stanza_new(ctx_);
-	xmpp_stanza_set_name(query, "query");
-	xmpp_stanza_set_ns(query, NS_ROSTER);
-	xmpp_stanza_add_child_ex(iq, query, 0);
+	add_element(iq, "query", NS_ROSTER);
 	xmpp_send(conn_, iq);
 	xmpp_stanza_release(iq);
 }
@@ -95,16 +92,16 @@ Session::take_roster(xmpp_stanza_t *iq)
 	return true;
 }
 
-int
+void
 Session::on_presence(xmpp_stanza_t *stanza)
 {
 	const std::string from = attribute(stanza, "from");
 	const std::string type = attribute(stanza, "type");
 	if (from.empty() || from == bound_jid_)
-		return 1;
+		return;
 	/* Occupants of a group chat are not users of ours, whatever their nick. */
 	if (xmpp_stanza_get_child_by_name_and_ns(stanza, "x", NS_MUC_USER))
-		return 1;
+		return;
 
 	if (type.empty() || type == "unavailable")
 	{
@@ -127,7 +124,6 @@ Session::on_presence(xmpp_stanza_t *stanza)
 		events_.subscription_requests.push_back(bare(from));
 	else if (type == "unsubscribe")
 		events_.unsubscribe_requests.push_back(bare(from));
-	return 1;
 }
 
 void
@@ -145,16 +141,10 @@ Session::set_roster_item(const std::string &jid, bool remove)
 {
 	const std::string id = next_id("roster-set");
 	xmpp_stanza_t *iq = xmpp_iq_new(ctx_, "set", id.c_str());
-	xmpp_stanza_t *query = xmpp_stanza_new(ctx_);
-	xmpp_stanza_set_name(query, "query");
-	xmpp_stanza_set_ns(query, NS_ROSTER);
-	xmpp_stanza_t *item = xmpp_stanza_new(ctx_);
-	xmpp_stanza_set_name(item, "item");
+	xmpp_stanza_t *item = add_element(add_element(iq, "query", NS_ROSTER), "item", nullptr);
 	xmpp_stanza_set_attribute(item, "jid", jid.c_str());
 	if (remove)
 		xmpp_stanza_set_attribute(item, "subscription", "remove");
-	xmpp_stanza_add_child_ex(query, item, 0);
-	xmpp_stanza_add_child_ex(iq, query, 0);
 	xmpp_send(conn_, iq);
 	xmpp_stanza_release(iq);
 }
