@@ -206,3 +206,21 @@ def test_status_counts_and_names_the_account(online):
     assert scalar(online, "SELECT count(*) FROM pg_stat_activity "
                           "WHERE backend_type = 'jabclnd worker' "
                           "AND application_name = 'jabclnd worker'") == 1
+
+
+def test_iq_requests_are_answered(online, alice):
+    """RFC 6120 8.2.3: ping, disco#info, and service-unavailable for anything else."""
+    send(online, ALICE, body="who are you")
+    bot_full_jid = alice.wait_message(lambda m: m["body"] == "who are you")["from"]
+
+    info = alice.iq(bot_full_jid, "<query xmlns='http://jabber.org/protocol/disco#info'/>")
+    assert "type=\"result\"" in info, info
+    assert "category=\"client\"" in info and "type=\"bot\"" in info, info
+    assert "urn:xmpp:ping" in info, info
+
+    pong = alice.iq(bot_full_jid, "<ping xmlns='urn:xmpp:ping'/>")
+    assert "type=\"result\"" in pong, pong
+
+    other = alice.iq(bot_full_jid, "<query xmlns='jabber:iq:version'/>")
+    assert "type=\"error\"" in other and "service-unavailable" in other, other
+    assert status(online)["state"] == "online"
