@@ -404,8 +404,13 @@ Session::pump()
 	 * One xmpp_run_once reads at most 4096 bytes, and TLS may hold
 	 * decrypted data the socket no longer shows as readable: run a few
 	 * times, and on while callbacks keep firing.
+	 *
+	 * But stop as soon as a message has arrived: libstrophe answers the
+	 * server's stream-management request at the start of the next
+	 * xmpp_run_once, and that acknowledgement must not leave before the
+	 * worker has committed the message's row.
 	 */
-	for (int run = 0; run < MAX_RUNS_PER_PUMP; run++)
+	for (int run = 0; run < MAX_RUNS_PER_PUMP && events_.messages.empty(); run++)
 	{
 		const uint64_t before = callbacks_seen;
 		acknowledge_quickly(socket_);
@@ -413,6 +418,8 @@ Session::pump()
 		if (run >= 3 && callbacks_seen == before)
 			break;
 	}
+	/* Cut short: more may wait in TLS buffers that the socket will not announce. */
+	cut_short_ = !events_.messages.empty();
 }
 
 Events

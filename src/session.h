@@ -139,11 +139,18 @@ class Session
 	/* Drops the connection at once (a login that took too long, a dead peer). */
 	void abort(const std::string &reason);
 
-	/* Runs libstrophe without blocking until it stops making progress. */
+	/*
+	 * Runs libstrophe without blocking until it stops making progress, or
+	 * until a message arrived: then it does nothing until take_events().
+	 */
 	void pump();
 	Events take_events();
 
 	Phase phase() const { return phase_; }
+	/* Whether received messages wait for take_events(). */
+	bool holds_messages() const { return !events_.messages.empty(); }
+	/* Whether the last pump stopped for a message: pump again without waiting. */
+	bool cut_short() const { return cut_short_; }
 	/* The connection's socket, or -1. Changes on every reconnect. */
 	int socket() const { return socket_; }
 	bool wants_to_write() const;
@@ -201,6 +208,7 @@ class Session
 	std::string pending_failure_; /* the best explanation seen for a coming disconnect */
 	std::string abort_reason_;
 	bool auth_failed_ = false;
+	bool cut_short_ = false;
 	uint64_t next_id_ = 0;
 	Events events_;
 };

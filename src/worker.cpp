@@ -54,8 +54,6 @@ const int DATABASE_RETRY_MS = 5000;
 /* While a connection is up, wake at least this often: TLS may hold data the socket does not show.
  */
 const int CONNECTED_WAIT_MS = 1000;
-/* Stop reading from the server while this many received messages wait for the database. */
-const size_t MAX_UNRECORDED_MESSAGES = 10000;
 /* How many ids of sent raw stanzas are remembered to match error replies. */
 const size_t REMEMBERED_STANZA_IDS = 10000;
 /* How often a running address lookup is polled. */
@@ -244,6 +242,7 @@ class Worker
 	std::string send_row(const TxRow &row);
 	void keep_alive(TimestampTz now);
 	void record(TimestampTz now);
+	void pump(TimestampTz &now);
 	void database_failed(TimestampTz now);
 	void wait(TimestampTz now);
 	void publish(WorkerState state, const char *error);
@@ -320,6 +319,13 @@ Worker::log_out()
 	while (session_.phase() != session::Phase::idle && GetCurrentTimestamp() < give_up)
 	{
 		session_.pump();
+		/*
+		 * A message arriving now cannot be recorded (the worker is on its
+		 * way out): drop the connection before libstrophe acknowledges
+		 * it, so that the server keeps it for the next login.
+		 */
+		if (session_.holds_messages())
+			break;
 		pg_usleep(10000);
 	}
 	session_.abort("logged out");
@@ -870,6 +876,8 @@ Worker::wait(TimestampTz now)
 	if (claim_wanted_ && phase == session::Phase::online && !in_flight_.active() &&
 	    now >= database_retry_)
 		timeout = 0;
+	if (phase != session::Phase::idle && session_.cut_short() && received_.empty())
+		timeout = 0;
 
 	WaitEvent event;
 	if (WaitEventSetWait(wait_set_, timeout, &event, 1, PG_WAIT_EXTENSION) > 0 &&
@@ -878,6 +886,23 @@ Worker::wait(TimestampTz now)
 		ResetLatch(MyLatch);
 		tables_wanted_ = true;
 	}
+}
+
+/*
+ * Runs libstrophe and records what it produced. While received messages
+ * wait for the database (a failed unit, retried later), libstrophe is not
+ * run at all: running it would acknowledge them to the server. The
+ * connection then stalls and, past jabclnd.ping_interval, is dropped, and
+ * the server keeps what was not acknowledged for the next login.
+ */
+void
+Worker::pump(TimestampTz &now)
+{
+	if (session_.phase() != session::Phase::idle && received_.empty())
+		session_.pump();
+	now = GetCurrentTimestamp();
+	take_events(now);
+	record(now);
 }
 
 [[noreturn]] void
@@ -894,22 +919,14 @@ Worker::run()
 			look_at_tables(now);
 		drive_connection(now);
 
-		/* Backpressure: while the database cannot take what arrived, stop reading. */
-		if (session_.phase() != session::Phase::idle && received_.size() < MAX_UNRECORDED_MESSAGES)
-			session_.pump();
-		now = GetCurrentTimestamp();
-		take_events(now);
-		record(now);
-
+		pump(now);
 		if (session_.phase() == session::Phase::online)
 		{
 			if (claim_wanted_ && !in_flight_.active() && now >= database_retry_)
 				send_batch(now);
 			keep_alive(now);
 			/* Put what was just queued on the wire before sleeping. */
-			session_.pump();
-			take_events(now);
-			record(now);
+			pump(now);
 		}
 		wait(now);
 	}
