@@ -1035,6 +1035,12 @@ jabclnd_worker_main(Datum)
 	BackgroundWorkerInitializeConnection(jabclnd_database, jabclnd_role[0] ? jabclnd_role : nullptr,
 	                                     0);
 	pgstat_report_appname("jabclnd worker");
+	/*
+	 * A table lock someone holds (LOCK TABLE, a long ALTER) must not stall
+	 * the XMPP side for its duration: a unit that waits this long fails,
+	 * and is retried like any failed unit.
+	 */
+	SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_OVERRIDE);
 
 	if (GetDatabaseEncoding() != PG_UTF8)
 	{

@@ -233,3 +233,32 @@ def test_prosody_restarted_mid_queue_delivers_everything(online, peer_factory):
     alice.messages.extend(received_before)
     assert_all_delivered(alice, conn, "restart", wanted)
     conn.close()
+
+
+def test_a_table_lock_delays_the_worker_but_does_not_stop_it(online, peer_factory):
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    conn = connect()
+    pid = status(conn)["worker_pid"]
+    row = scalar(conn, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                       "VALUES ('alice@localhost', 'behind a lock') RETURNING id")
+    alice.wait_message(lambda m: m["body"] == "behind a lock")
+    log_offset = os.path.getsize(os.environ["PG_LOG"])
+    locker = connect()
+    locker.autocommit = False
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLE xmpp_tx_queue IN ACCESS EXCLUSIVE MODE")
+        # The worker is woken (a wake at commit from another table) and blocks on the lock:
+        query(conn, "SELECT jabclnd_wake()")
+        time.sleep(7)  # longer than the worker's 5 s lock_timeout
+    locker.rollback()
+    locker.close()
+    query(conn, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                "VALUES ('alice@localhost', 'after the lock')")
+    alice.wait_message(lambda m: m["body"] == "after the lock", timeout=20)
+    s = status(conn)
+    assert s["worker_pid"] == pid and s["state"] == "online", s
+    assert row
+    with open(os.environ["PG_LOG"], errors="replace") as log:
+        log.seek(log_offset)
+        assert "lock timeout" in log.read(), "the worker should have given up waiting after 5 s"
+    conn.close()
