@@ -1,7 +1,16 @@
 """pytest fixtures for the end-to-end tests.
 
-test/run has started PostgreSQL (with jabclnd preloaded) and Prosody and
-exported where they are (PGHOST, PGPORT, XMPP_PORT, XMPP_CA, ...).
+test/run (see test/lib/env.sh) has started PostgreSQL, with jabclnd preloaded
+and an empty database "jabclnd", and Prosody, and exported where they are:
+PGHOST, PGPORT, PGUSER, PGDATABASE, PGDATA, PG_BIN, PG_LOG, JABCLND_TMP,
+XMPP_HOST, XMPP_PORT, XMPP_TLS_PORT, XMPP_DOMAIN, XMPP_CA, PROSODY_CONFIG,
+PROSODY_LOG. Run them through it: test/run e2e [-- pytest arguments].
+
+Fixtures:
+  db            an autocommit psycopg2 connection to PGDATABASE, closed after the test
+  peer_factory  peer_factory(jid, password, **Peer options) -> a logged-in Peer
+                (test/lib/peer.py); every peer is stopped after the test, pass or fail
+  xmpp_env      the exported variables above, as a dict
 """
 import os
 import sys
@@ -12,6 +21,18 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 
 from peer import Peer  # noqa: E402
+
+ENV_NAMES = ("XMPP_HOST", "XMPP_PORT", "XMPP_TLS_PORT", "XMPP_DOMAIN", "XMPP_CA",
+             "PROSODY_CONFIG", "PROSODY_LOG", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE",
+             "PGDATA", "PG_BIN", "PG_LOG", "JABCLND_TMP")
+
+
+def pytest_configure(config):
+    missing = [name for name in ("XMPP_PORT", "XMPP_CA", "PGHOST", "PGPORT")
+               if not os.environ.get(name)]
+    if missing:
+        pytest.exit(f"{', '.join(missing)} not set: run the end-to-end tests through "
+                    "test/run e2e (it starts Prosody and PostgreSQL)", returncode=4)
 
 
 @pytest.fixture
@@ -33,11 +54,15 @@ def peer_factory():
         return peer.start()
 
     yield make
+    errors = []
     for peer in reversed(peers):
-        peer.stop()
+        try:
+            peer.stop()
+        except Exception as e:  # stop the others anyway
+            errors.append(f"{peer.jid}: {e!r}")
+    assert not errors, f"stopping peers failed: {errors}"
 
 
 @pytest.fixture
 def xmpp_env():
-    return {name: os.environ[name] for name in
-            ("XMPP_HOST", "XMPP_PORT", "XMPP_TLS_PORT", "XMPP_DOMAIN", "XMPP_CA")}
+    return {name: os.environ.get(name) for name in ENV_NAMES}
