@@ -48,8 +48,9 @@ def test_environment_is_exported(xmpp_env):
 
 def test_prosody_requires_tls_before_authentication(xmpp_env):
     """Before STARTTLS, the server offers no SASL mechanism: credentials cannot go in clear."""
+    # A generous timeout: it only guards against a hang (a loaded machine can be slow).
     with socket.create_connection((xmpp_env["XMPP_HOST"], int(xmpp_env["XMPP_PORT"])),
-                                  timeout=5) as s:
+                                  timeout=20) as s:
         s.sendall(b"<?xml version='1.0'?><stream:stream to='localhost' version='1.0' "
                   b"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>")
         features = b""
