@@ -724,7 +724,14 @@ class Bench:
         settings = dict(self.sql("""SELECT name, setting || coalesce(unit, '') FROM pg_settings
                                     WHERE name IN ('shared_buffers', 'synchronous_commit',
                                                    'fsync', 'wal_sync_method')"""))
+        repo = os.path.dirname(BENCH_DIR)
+        commit = subprocess.run(["git", "-C", repo, "log", "-1", "--format=%h %s"],
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--", "src", "sql",
+                                "Makefile"], capture_output=True, text=True).stdout.strip()
         self.machine = {
+            "jabclnd": (commit or "?") + (" (with uncommitted changes to src/ or sql/)"
+                                          if dirty else ""),
             "cpu": f"{os.cpu_count()} cores, {model}",
             "kernel": f"Linux {platform.release()}",
             "postgres": self.one("SHOW server_version"),
@@ -834,11 +841,13 @@ def report(bench):
     w("")
     w("| machine | |")
     w("|---|---|")
+    w(f"| jabclnd | {m['jabclnd']} |")
     w(f"| CPU | {m['cpu']} |")
     w(f"| kernel | {m['kernel']} |")
     w(f"| PostgreSQL | {m['postgres']} ({m['settings']}) |")
     w(f"| libstrophe | {m['libstrophe']} |")
-    w(f"| Prosody | {m['prosody']}, loopback, STARTTLS, stream management on both ends |")
+    w(f"| Prosody | {m['prosody']}, loopback, STARTTLS; stream management with Prosody's "
+      "default ack requests |")
     w(f"| load average at start | {m['load']} |")
     w("")
 
