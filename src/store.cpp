@@ -83,7 +83,7 @@ static bool
 ensure_plans(void)
 {
 	Oid extension = get_extension_oid("jabclnd", true);
-	Oid int4_type[] = {INT4OID};
+	Oid claim_types[] = {INT4OID, INT8OID};
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
 	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -116,18 +116,19 @@ ensure_plans(void)
 	 * claimed, so a row whose sending keeps killing the connection is
 	 * recognised however the worker dies.
 	 */
-	plans.claim = prepare(schema,
-	                      "WITH batch AS (SELECT id FROM %s.xmpp_tx_queue "
-	                      "WHERE submission_timestamp IS NULL AND NOT submission_failed "
-	                      "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-	                      "UPDATE %s.xmpp_tx_queue q "
-	                      "SET submission_attempts = q.submission_attempts + 1 "
-	                      "FROM batch WHERE q.id = batch.id "
-	                      "RETURNING q.id, "
-	                      "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
-	                      "q.submission_attempts, q.message_stanza, q.message_to, "
-	                      "q.message_type, q.message_subject, q.message_body",
-	                      1, int4_type);
+	plans.claim =
+	    prepare(schema,
+	            "WITH batch AS (SELECT id FROM %s.xmpp_tx_queue "
+	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
+	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+	            "UPDATE %s.xmpp_tx_queue q "
+	            "SET submission_attempts = q.submission_attempts + 1 "
+	            "FROM batch WHERE q.id = batch.id "
+	            "RETURNING q.id, "
+	            "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
+	            "q.submission_attempts, q.message_stanza, q.message_to, "
+	            "q.message_type, q.message_subject, q.message_body",
+	            2, claim_types);
 	plans.mark_sent = prepare(schema,
 	                          "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
 	                          "WHERE id = ANY($1) AND submission_timestamp IS NULL",
@@ -299,6 +300,7 @@ struct ClaimArgs
 {
 	MemoryContext results;
 	int limit;
+	int64 after_id;
 	TxRow **rows;
 	int *row_count;
 };
@@ -307,13 +309,13 @@ static void
 claim_body(void *arg)
 {
 	ClaimArgs *args = static_cast<ClaimArgs *>(arg);
-	Datum limit = Int32GetDatum(args->limit);
+	Datum arguments[2] = {Int32GetDatum(args->limit), Int64GetDatum(args->after_id)};
 
 	*args->row_count = 0;
 	*args->rows = nullptr;
 	if (!ensure_plans())
 		return;
-	if (SPI_execute_plan(plans.claim, &limit, nullptr, false, 0) != SPI_OK_UPDATE_RETURNING)
+	if (SPI_execute_plan(plans.claim, arguments, nullptr, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "jabclnd: claiming rows of xmpp_tx_queue failed");
 	if (SPI_processed == 0)
 		return;
@@ -337,9 +339,9 @@ claim_body(void *arg)
 }
 
 bool
-store_claim_batch(MemoryContext results, int limit, TxRow **rows, int *row_count)
+store_claim_batch(MemoryContext results, int limit, int64_t after_id, TxRow **rows, int *row_count)
 {
-	ClaimArgs args = {results, limit, rows, row_count};
+	ClaimArgs args = {results, limit, after_id, rows, row_count};
 	/*
 	 * A claim only counts an attempt: if a crash loses that, the row is
 	 * tried once more than jabclnd.max_attempts. Not waiting for its flush

@@ -93,8 +93,13 @@ struct TablesSnapshot
 
 /* Reads the snapshot; strings are allocated in `results`. */
 bool store_load_account(MemoryContext results, TablesSnapshot *snapshot);
-/* Claims up to `limit` pending rows, oldest first, counting the attempt. */
-bool store_claim_batch(MemoryContext results, int limit, TxRow **rows, int *row_count);
+/*
+ * Claims up to `limit` pending rows with an id above `after_id` (the rows
+ * still in flight stay pending until the server confirms them), oldest
+ * first, counting the attempt.
+ */
+bool store_claim_batch(MemoryContext results, int limit, int64_t after_id, TxRow **rows,
+                       int *row_count);
 /*
  * Marks sent and failed rows, inserts received messages (and notifies
  * jabclnd_rx), and mirrors presence into openfire_users.

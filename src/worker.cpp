@@ -213,13 +213,20 @@ class Backoff
 /* A batch sent and not yet confirmed by the server. */
 struct InFlight
 {
-	std::vector<int64_t> rows;
+	std::vector<int64_t> rows; /* sent, in id order */
+	int64_t last_claimed = 0;  /* the highest id claimed with them, failed rows included */
 	std::string barrier_id;
 	TimestampTz deadline = 0;
-	bool was_full = false;
-
-	bool active() const { return !barrier_id.empty(); }
 };
+
+/*
+ * Two batches in flight: the next batch is claimed and sent while the
+ * server works through the previous one, so the database work between
+ * batches overlaps the barrier's round trip (measured by bench/: without
+ * it, ~1.3 ms of claim, mark and flush per batch stood between batches).
+ * One in careful mode, where a lost connection must point at one row.
+ */
+const size_t BATCHES_IN_FLIGHT = 2;
 
 class Worker
 {
@@ -239,6 +246,10 @@ class Worker
 	void take_events(TimestampTz now);
 	void connection_ended(const session::Ending &ending, TimestampTz now);
 	void send_batch(TimestampTz now);
+	bool may_send_batch() const
+	{
+		return in_flight_.size() < (careful_until_ != 0 ? 1 : BATCHES_IN_FLIGHT);
+	}
 	std::string send_row(const TxRow &row);
 	void keep_alive(TimestampTz now);
 	void record(TimestampTz now);
@@ -271,7 +282,7 @@ class Worker
 	Backoff backoff_;
 	std::string last_error_;
 
-	InFlight in_flight_;
+	std::deque<InFlight> in_flight_;
 	/* After a batch was lost with the connection, send one row at a time up to this id. */
 	int64_t careful_until_ = 0;
 	SentIds sent_ids_;
@@ -550,11 +561,11 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 		         reason + ")";
 	handshake_broken = false;
 	login_deadline_ = 0;
-	if (in_flight_.active())
+	if (!in_flight_.empty())
 	{
-		careful_until_ = std::max(careful_until_, in_flight_.rows.back());
+		careful_until_ = std::max(careful_until_, in_flight_.back().rows.back());
 		last_error_ = reason;
-		in_flight_ = InFlight();
+		in_flight_.clear();
 	}
 	ping_id_.clear();
 	/* Offline, we no longer know who is online: every flag we set goes back to false. */
@@ -608,13 +619,14 @@ Worker::take_events(TimestampTz now)
 
 	for (const std::string &id : events.answered_iq_ids)
 	{
-		if (in_flight_.active() && id == in_flight_.barrier_id)
+		/* The server answers in order: the oldest batch in flight is the one confirmed. */
+		if (!in_flight_.empty() && id == in_flight_.front().barrier_id)
 		{
-			confirmed_.insert(confirmed_.end(), in_flight_.rows.begin(), in_flight_.rows.end());
-			if (careful_until_ != 0 && in_flight_.rows.back() >= careful_until_)
+			const InFlight &batch = in_flight_.front();
+			confirmed_.insert(confirmed_.end(), batch.rows.begin(), batch.rows.end());
+			if (careful_until_ != 0 && batch.rows.back() >= careful_until_)
 				careful_until_ = 0;
-			claim_wanted_ = claim_wanted_ || in_flight_.was_full;
-			in_flight_ = InFlight();
+			in_flight_.pop_front();
 			next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
 		}
 		if (id == ping_id_)
@@ -700,8 +712,10 @@ Worker::send_batch(TimestampTz now)
 	TxRow *rows = nullptr;
 	int count = 0;
 
+	const int64_t after_id = in_flight_.empty() ? 0 : in_flight_.back().last_claimed;
+
 	MemoryContextReset(results_);
-	if (!store_claim_batch(results_, limit, &rows, &count))
+	if (!store_claim_batch(results_, limit, after_id, &rows, &count))
 	{
 		database_failed(now);
 		return;
@@ -710,6 +724,7 @@ Worker::send_batch(TimestampTz now)
 	std::sort(rows, rows + count, [](const TxRow &a, const TxRow &b) { return a.id < b.id; });
 
 	InFlight batch;
+	batch.last_claimed = count > 0 ? rows[count - 1].id : 0;
 	for (int i = 0; i < count; i++)
 	{
 		std::string problem;
@@ -733,9 +748,7 @@ Worker::send_batch(TimestampTz now)
 		return;
 	batch.barrier_id = session_.send_ping();
 	batch.deadline = after_ms(now, jabclnd_ping_interval_ms);
-	batch.was_full = claim_wanted_;
-	claim_wanted_ = false;
-	in_flight_ = std::move(batch);
+	in_flight_.push_back(std::move(batch));
 }
 
 /*
@@ -746,7 +759,7 @@ Worker::send_batch(TimestampTz now)
 void
 Worker::keep_alive(TimestampTz now)
 {
-	if (in_flight_.active() && now >= in_flight_.deadline)
+	if (!in_flight_.empty() && now >= in_flight_.front().deadline)
 	{
 		session_.abort("the server did not confirm a batch within jabclnd.ping_interval (" +
 		               std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
@@ -758,7 +771,7 @@ Worker::keep_alive(TimestampTz now)
 		               std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
 		return;
 	}
-	if (ping_id_.empty() && !in_flight_.active() && now >= next_ping_)
+	if (ping_id_.empty() && in_flight_.empty() && now >= next_ping_)
 	{
 		ping_id_ = session_.send_ping();
 		ping_deadline_ = after_ms(now, jabclnd_ping_interval_ms);
@@ -860,7 +873,7 @@ Worker::wait(TimestampTz now)
 		sooner(login_deadline_);
 	if (phase == session::Phase::online)
 	{
-		sooner(in_flight_.active() ? in_flight_.deadline : next_ping_);
+		sooner(in_flight_.empty() ? next_ping_ : in_flight_.front().deadline);
 		if (!ping_id_.empty())
 			sooner(ping_deadline_);
 	}
@@ -873,7 +886,7 @@ Worker::wait(TimestampTz now)
 		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
 	if (lookup_)
 		timeout = std::min<long>(timeout, LOOKUP_POLL_MS);
-	if (claim_wanted_ && phase == session::Phase::online && !in_flight_.active() &&
+	if (claim_wanted_ && phase == session::Phase::online && may_send_batch() &&
 	    now >= database_retry_)
 		timeout = 0;
 	if (phase != session::Phase::idle && session_.cut_short() && received_.empty())
@@ -922,7 +935,7 @@ Worker::run()
 		pump(now);
 		if (session_.phase() == session::Phase::online)
 		{
-			if (claim_wanted_ && !in_flight_.active() && now >= database_retry_)
+			if (claim_wanted_ && may_send_batch() && now >= database_retry_)
 				send_batch(now);
 			keep_alive(now);
 			/* Put what was just queued on the wire before sleeping. */
