@@ -619,6 +619,11 @@ class Bench:
         self.sql("SELECT pg_stat_force_next_flush()")
         self.sql("ALTER SYSTEM SET autovacuum = off")
         self.set_setting("jabclnd.safety_poll_interval", "1h")
+        # VACUUM ANALYZE queued cache invalidations that the idle worker has not read;
+        # once enough pile up, PostgreSQL signals it to catch up, which wakes it (see
+        # the DDL measurement below). One wake now, so that it reads them before the
+        # windows.
+        self.sql("SELECT jabclnd_wake()")
         time.sleep(3.0)
         windows = []
         for _ in range(reps):
@@ -644,6 +649,21 @@ class Bench:
                         f"{polls} polls in {d['seconds']:.1f} s: {d['statements']} statements, "
                         f"{d['xacts']} transactions, CPU {d['cpu_ms']:.1f} ms, "
                         f"{d['wakeups']} wake-ups")
+        # Idle, but with DDL elsewhere in the cluster: cache invalidations pile up for
+        # the idle worker and PostgreSQL signals it to catch up (SIGUSR1, which sets its
+        # latch). Whether that makes it run SQL is what this counts.
+        self.set_setting("jabclnd.safety_poll_interval", "1h")
+        before = self.idle_snapshot()
+        with self.obs.cursor() as cur:
+            for _ in range(self.args.ddl):
+                cur.execute("CREATE TABLE bench_invalidation (a int)")
+                cur.execute("DROP TABLE bench_invalidation")
+        time.sleep(2.0)
+        d = self.idle_delta(before, self.idle_snapshot())
+        self.results["ddl"] = d
+        self.record_run(f"idle, {self.args.ddl} CREATE TABLE + DROP TABLE in database postgres",
+                        f"{d['statements']} statements of the worker, {d['xacts']} transactions, "
+                        f"{d['wakeups']} wake-ups in {d['seconds']:.1f} s")
         self.sql("ALTER SYSTEM RESET autovacuum")
         self.set_setting("jabclnd.safety_poll_interval", None)
 
@@ -912,6 +932,9 @@ def report(bench):
     if poll["polls"]:
         w(f"| 4. one safety poll | {pd['statements'] / poll['polls']:.1f} statements in "
           f"{pd['xacts'] / poll['polls']:.1f} transactions | | | | |")
+    ddl = r["ddl"]
+    w(f"| 4. idle, while {a.ddl} tables are created and dropped in another database | "
+      f"{ddl['statements']} statements in {ddl['xacts']} transactions | | | | |")
     w(f"| 5. worker RSS across the {r['send_large']['count']:,}-row runs | "
       f"{mem['before']['VmRSS'] / 1024:.1f} → {mem['after_large']['VmRSS'] / 1024:.1f} MB "
       f"(private: {mem['before']['RssAnon'] / 1024:.1f} → "
@@ -990,7 +1013,9 @@ def report(bench):
       "from `pg_stat_statements` (preloaded beside jabclnd, `track = all`, the worker's "
       "database only; observations run from another database), transactions from "
       "`pg_stat_database` (autovacuum off for the windows, after a `VACUUM`). The safety "
-      "poll is then measured alone with a 2 s interval.")
+      "poll is then measured alone with a 2 s interval; last, the idle worker again while "
+      "another database runs DDL (cache invalidations make PostgreSQL signal the worker to "
+      "catch up).")
     w("- **Memory**: `/proc/PID/status` of the worker: VmRSS includes the shared buffers the "
       "worker has touched (RssShmem), which grows with the data it reads and is not a leak; "
       "the target is held against the private part (RssAnon).")
@@ -1018,6 +1043,15 @@ def report(bench):
         w("```")
         out.extend(idle_lines)
         w("```")
+    ddl_lines = [f"  {n} × {q}" for q, n in r["ddl"]["by_statement"].items()]
+    if ddl_lines:
+        w("")
+        w(f"Statements of the idle worker while {a.ddl} tables were created and dropped in "
+          "database postgres:")
+        w("")
+        w("```")
+        out.extend(ddl_lines)
+        w("```")
     return "\n".join(out) + "\n", verdicts
 
 
@@ -1037,6 +1071,7 @@ def main():
     args.batch_count = 2000 if quick else 10000
     args.reconnects = 3 if quick else 10
     args.idle = 15 if quick else 60
+    args.ddl = 300
     args.output = args.output or os.path.join(
         BENCH_DIR, "results-quick.md" if quick else "results.md")
 
