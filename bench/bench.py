@@ -440,14 +440,17 @@ class Bench:
         """jabclnd and the limit in turn, A B A B: the ratio is taken pair by pair."""
         jab, lim = [], []
         costs = StatementCosts(self)
+        private = []  # the worker's RssAnon after each of its runs, kB
         for _ in range(reps):
             jab.append(self.send_jabclnd(count))
+            private.append(memory(self.worker_pid)["RssAnon"])
             lim.append(self.send_limit(count))
         jab_rates = [x["rate"] for x in jab]
         lim_rates = [x["rate"] for x in lim]
         self.results[key] = {"count": count, "jabclnd": jab_rates, "limit": lim_rates,
                              "ratio": [a / b for a, b in zip(jab_rates, lim_rates)],
-                             "pause": [x["pause"] for x in jab], "costs": costs.take()}
+                             "pause": [x["pause"] for x in jab], "costs": costs.take(),
+                             "private_kb": private}
 
     # -- 2. latency
 
@@ -625,6 +628,28 @@ class Bench:
         # windows.
         self.sql("SELECT jabclnd_wake()")
         time.sleep(3.0)
+        # The seconds after a login: jabclnd.connect_timeout arms a timer for the login,
+        # and PostgreSQL's disable_timeout() leaves the interval timer running; its
+        # SIGALRM sets the latch at the old deadline anyway. A 5 s timeout brings that
+        # moment into a short window.
+        self.set_setting("jabclnd.connect_timeout", "5s")
+        time.sleep(1.0)
+        after_login = []
+        for _ in range(reps):
+            self.reconnects(1)
+            time.sleep(0.5)  # the claim the worker runs once online, before the window
+            before = self.idle_snapshot()
+            time.sleep(8.0)
+            d = self.idle_delta(before, self.idle_snapshot())
+            after_login.append(d)
+            self.record_run("idle, the 8 s after a login (jabclnd.connect_timeout 5 s)",
+                            f"{d['statements']} statements, {d['xacts']} transactions, "
+                            f"{d['wakeups']} wake-ups, CPU {d['cpu_ms']:.1f} ms")
+        self.results["after_login"] = {
+            "statements": sum(d["statements"] for d in after_login),
+            "xacts": sum(d["xacts"] for d in after_login), "logins": len(after_login)}
+        self.set_setting("jabclnd.connect_timeout", None)
+        time.sleep(2.0)
         windows = []
         for _ in range(reps):
             before = self.idle_snapshot()
@@ -884,7 +909,8 @@ def report(bench):
     verdicts["latency"] = percentile(lat, 99) < 20
     idle = r["idle"]
     idle_statements = sum(d["statements"] for d in idle)
-    verdicts["idle_sql"] = idle_statements == 0
+    after_login = r["after_login"]
+    verdicts["idle_sql"] = idle_statements == 0 and after_login["statements"] == 0
     cpu_share = max(d["cpu_ms"] / (d["seconds"] * 1000) for d in idle)
     verdicts["idle_cpu"] = cpu_share < 0.001
     mem = r["memory"]
@@ -922,6 +948,10 @@ def report(bench):
     w(f"| 4. idle: SQL statements ({len(idle)} × {idle[0]['seconds']:.0f} s, safety poll "
       f"1 h) | {idle_statements} ({sum(d['xacts'] for d in idle)} transactions) | | | 0 | "
       f"{yes('idle_sql')} |")
+    w(f"| 4. idle, the 8 s after a login (`jabclnd.connect_timeout` 5 s), "
+      f"{after_login['logins']} logins: SQL statements | "
+      f"{after_login['statements']} ({after_login['xacts']} transactions) | | | 0 | "
+      f"{yes('idle_sql')} |")
     w(f"| 4. idle: worker CPU | {spread([d['cpu_ms'] / d['seconds'] / 10 for d in idle], '{:.4f}')}"
       f" % of a core ({sum(d['cpu_ms'] for d in idle):.1f} ms in {total_s:.0f} s; /proc/PID/stat: "
       f"{sum(d['ticks_ms'] for d in idle):.0f} ms) | | | < 0.1 % | {yes('idle_cpu')} |")
@@ -938,7 +968,8 @@ def report(bench):
     w(f"| 5. worker RSS across the {r['send_large']['count']:,}-row runs | "
       f"{mem['before']['VmRSS'] / 1024:.1f} → {mem['after_large']['VmRSS'] / 1024:.1f} MB "
       f"(private: {mem['before']['RssAnon'] / 1024:.1f} → "
-      f"{mem['after_large']['RssAnon'] / 1024:.1f} MB, +{growth_large:.1f}) | | | "
+      f"{mem['after_large']['RssAnon'] / 1024:.1f} MB, +{growth_large:.1f}; after each run: "
+      f"{', '.join(f'{kb / 1024:.1f}' for kb in r['send_large']['private_kb'])} MB) | | | "
       f"< 5 MB | {yes('memory')} |")
     w(f"| 5. worker RSS after {a.reconnects} reconnects | "
       f"{mem['after_reconnects']['VmRSS'] / 1024:.1f} MB (private: "
@@ -947,7 +978,8 @@ def report(bench):
       f"| | | | |")
     w("")
     w(f"6. Batch size ({a.batch_count:,} rows in one transaction; libstrophe alone sends the "
-      "same batches, each followed by a ping whose answer it waits for, as the worker does):")
+      "same batches, each followed by a ping whose answer it waits for before it sends the "
+      "next: the barrier protocol, stop-and-wait, without the database):")
     w("")
     w("| jabclnd.batch_size | jabclnd | libstrophe, same batches | ratio | "
       "jabclnd / unpaced libstrophe | pause between batches: jabclnd | libstrophe |")
@@ -960,10 +992,10 @@ def report(bench):
           f"{statistics.median(x['pause_limit']):.2f} ms |")
     w("")
     w("*Pause between batches*: at the receiver, the median time from the last message of one "
-      "batch to the first of the next. Within a batch, Prosody delivers at the same pace for "
-      "both senders; between batches it waits for the next one. For libstrophe alone the "
-      "pause is the barrier ping's round trip; for jabclnd, the round trip plus the worker's "
-      "database work before the next batch leaves (below).")
+      "batch to the first of the next, i.e. how long Prosody waited for the next batch. For "
+      "libstrophe alone it is the barrier ping's round trip; for a worker that waits for a "
+      "batch's answer before it claims the next, the round trip plus its database work (below); "
+      "0 when the next batch was already on its way.")
     w("")
     costs = r["send_large"]["costs"]
     if costs:
@@ -1012,7 +1044,9 @@ def report(bench):
       "alongside), wake-ups as voluntary context switches from `/proc/PID/status`, statements "
       "from `pg_stat_statements` (preloaded beside jabclnd, `track = all`, the worker's "
       "database only; observations run from another database), transactions from "
-      "`pg_stat_database` (autovacuum off for the windows, after a `VACUUM`). The safety "
+      "`pg_stat_database` (autovacuum off for the windows, after a `VACUUM`). Before the "
+      "windows, the 8 s after a login with `jabclnd.connect_timeout` = 5 s, the moment the "
+      "login's timer was due. The safety "
       "poll is then measured alone with a 2 s interval; last, the idle worker again while "
       "another database runs DDL (cache invalidations make PostgreSQL signal the worker to "
       "catch up).")
