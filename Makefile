@@ -22,6 +22,10 @@ STROPHE_LIBS := $(shell pkg-config --libs libstrophe)
 # code is held to -Wall -Wextra. CI adds WERROR=1.
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) $(STROPHE_CFLAGS)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register $(if $(WERROR),-Werror)
+# Header dependencies: PGXS tracks them only in a server built with
+# --enable-depend, and an object built against an old class layout from
+# session.h crashes the worker. -MMD writes src/*.d beside each object.
+PG_CXXFLAGS += -MMD -MP
 # -lanl: getaddrinfo_a() (in libc itself since glibc 2.34; the stub library is harmless).
 SHLIB_LINK = $(STROPHE_LIBS) -lanl -lstdc++
 
@@ -35,3 +39,6 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)

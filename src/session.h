@@ -157,6 +157,8 @@ class Session
 	/* True while the TCP connect itself is in progress (wait for writable). */
 	bool tcp_connecting() const;
 	const std::string &bound_jid() const { return bound_jid_; }
+	/* The least severe libstrophe level handed on in Events::log. */
+	void set_log_level(int level) { log_level_ = level; }
 
 	/*
 	 * Checks that `xml` is exactly one <message> element and sends it,
@@ -199,6 +201,7 @@ class Session
 
 	struct Logger;
 	std::unique_ptr<Logger> logger_;
+	int log_level_;
 	_xmpp_ctx_t *ctx_ = nullptr;
 	_xmpp_conn_t *conn_ = nullptr;
 	Phase phase_ = Phase::idle;

@@ -15,6 +15,7 @@ struct SharedState
 	slock_t mutex;
 	int worker_procno; /* PGPROC number of the worker, -1 when none */
 	int worker_pid;
+	bool tables_changed; /* a commit touched the worker's tables since it last looked */
 	WorkerState state;
 	TimestampTz since;
 	TimestampTz next_retry;
@@ -137,7 +138,12 @@ shared_state_count(uint64_t sent, uint64_t failed, uint64_t received)
 
 /*
  * Sets the worker's latch. Called at commit by any backend that wrote to
- * the queue; harmless when no worker runs.
+ * the worker's tables; harmless when no worker runs.
+ *
+ * The latch alone does not say why it was set: PostgreSQL sets it too, for
+ * every SIGUSR1 (catch-up interrupts after DDL anywhere in the cluster) and
+ * SIGALRM (timers, also ones already disabled). The flag tells the worker
+ * that this wake-up was a commit, so only commits make it run SQL.
  */
 void
 shared_state_wake_worker(void)
@@ -148,9 +154,27 @@ shared_state_wake_worker(void)
 		return;
 	SpinLockAcquire(&shared->mutex);
 	procno = shared->worker_procno;
+	shared->tables_changed = true;
 	SpinLockRelease(&shared->mutex);
 	if (procno >= 0)
 		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+/*
+ * Worker side: whether a commit asked it to look since the last call.
+ * Called after ResetLatch, so a commit that sets the flag after this read
+ * also sets the latch again and is seen at the next wait.
+ */
+bool
+shared_state_take_tables_changed(void)
+{
+	bool changed;
+
+	SpinLockAcquire(&shared->mutex);
+	changed = shared->tables_changed;
+	shared->tables_changed = false;
+	SpinLockRelease(&shared->mutex);
+	return changed;
 }
 
 bool

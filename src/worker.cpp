@@ -270,7 +270,7 @@ class Worker
 	bool logging_out_ = false; /* a disconnect we asked for: no backoff */
 	WorkerState offline_state_ = WS_NO_ACCOUNT;
 
-	bool tables_wanted_ = true; /* woken, or first turn */
+	bool tables_wanted_ = true; /* a commit woke us, a reload, or the first turn */
 	bool claim_wanted_ = false; /* the queue may hold pending rows */
 	TimestampTz next_poll_ = 0; /* the safety poll */
 	TimestampTz database_retry_ = 0;
@@ -367,6 +367,7 @@ Worker::reload_settings()
 	pfree(database);
 	pfree(role);
 	mirror_.set_policy(subscription_policy());
+	session_.set_log_level(jabclnd_log_level);
 	tables_wanted_ = true;
 }
 
@@ -897,7 +898,9 @@ Worker::wait(TimestampTz now)
 	    (event.events & WL_LATCH_SET))
 	{
 		ResetLatch(MyLatch);
-		tables_wanted_ = true;
+		/* Not every latch event is a commit (see shared_state_wake_worker). */
+		if (shared_state_take_tables_changed())
+			tables_wanted_ = true;
 	}
 }
 

@@ -189,27 +189,76 @@ def test_worker_lets_go_of_its_database_when_disabled(online):
     conn.close()
 
 
-def test_idle_worker_runs_no_sql(online):
-    """Between safety polls an idle worker must not touch the database."""
+@pytest.fixture
+def rare_safety_poll():
+    """The safety poll moved out of the way, so that any SQL the worker runs is unasked for."""
     conn = connect()
-    pid = status(conn)["worker_pid"]
-
-    def open_transaction_start():
-        return scalar(conn, "SELECT xact_start FROM pg_stat_activity WHERE pid = %s", (pid,))
-
     query(conn, "ALTER SYSTEM SET jabclnd.safety_poll_interval = '1h'")
     query(conn, "SELECT pg_reload_conf()")
-    try:
-        time.sleep(1)
-        before = scalar(conn, "SELECT state_change FROM pg_stat_activity WHERE pid = %s", (pid,))
-        time.sleep(3)
-        after = scalar(conn, "SELECT state_change FROM pg_stat_activity WHERE pid = %s", (pid,))
-        assert before == after, "the idle worker ran a transaction"
-        assert open_transaction_start() is None, "the idle worker holds a transaction open"
-    finally:
-        query(conn, "ALTER SYSTEM RESET jabclnd.safety_poll_interval")
-        query(conn, "SELECT pg_reload_conf()")
+    time.sleep(1)
+    yield conn
+    query(conn, "ALTER SYSTEM RESET jabclnd.safety_poll_interval")
+    query(conn, "SELECT pg_reload_conf()")
     conn.close()
+
+
+def assert_no_sql_while(conn, what, meanwhile):
+    """Runs meanwhile() and checks that the worker started no transaction during it."""
+    pid = status(conn)["worker_pid"]
+
+    def activity():
+        return query(conn, "SELECT state_change, xact_start FROM pg_stat_activity WHERE pid = %s",
+                     (pid,))[0]
+
+    before, _ = activity()
+    meanwhile()
+    after, open_since = activity()
+    assert before == after, f"the idle worker ran a transaction {what}"
+    assert open_since is None, "the idle worker holds a transaction open"
+    assert status(conn)["worker_pid"] == pid
+
+
+def test_idle_worker_runs_no_sql(online, rare_safety_poll):
+    """Between safety polls an idle worker must not touch the database."""
+    assert_no_sql_while(rare_safety_poll, "in 3 s of quiet", lambda: time.sleep(3))
+
+
+def test_ddl_in_another_database_runs_no_sql_in_the_worker(online, rare_safety_poll):
+    """DDL anywhere fills the cache-invalidation queue, and PostgreSQL signals idle backends
+    (the worker too) to catch up; that wakes the worker, but is no reason to read its tables."""
+    other = psycopg2.connect(dbname="postgres")
+    other.autocommit = True
+
+    def churn():
+        with other.cursor() as cur:
+            for i in range(300):
+                cur.execute(f"CREATE TABLE jabclnd_churn_{i} (x int)")
+                cur.execute(f"DROP TABLE jabclnd_churn_{i}")
+        time.sleep(0.5)
+
+    try:
+        assert_no_sql_while(rare_safety_poll, "while another database ran DDL", churn)
+    finally:
+        other.close()
+
+
+def test_the_login_timer_runs_no_sql_after_login(online, rare_safety_poll):
+    """jabclnd.connect_timeout arms a timer at each login; PostgreSQL leaves it running after
+    the login succeeds, and its signal wakes the worker at the old deadline."""
+    conn = rare_safety_poll
+    query(conn, "ALTER SYSTEM SET jabclnd.connect_timeout = '2s'")
+    query(conn, "SELECT pg_reload_conf()")
+    try:
+        time.sleep(0.5)
+        query(conn, "UPDATE xmpp_accounts SET enabled = false WHERE enabled")
+        wait_state(conn, "no_account")
+        use_account(conn)
+        wait_state(conn, "online", timeout=30)
+        time.sleep(0.3)  # the claim that follows the login
+        assert_no_sql_while(conn, "when the login's timer fired", lambda: time.sleep(3))
+    finally:
+        query(conn, "ALTER SYSTEM RESET jabclnd.connect_timeout")
+        query(conn, "SELECT pg_reload_conf()")
 
 
 def test_prosody_restarted_mid_queue_delivers_everything(online, peer_factory):
