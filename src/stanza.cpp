@@ -110,8 +110,8 @@ is_control(uint32_t cp)
  * run check_xml_text on the whole JID first).
  */
 std::string
-check_part(const std::string &part, const char *part_name, const char *forbidden,
-           bool allow_space, const std::string &jid, const char *what)
+check_part(const std::string &part, const char *part_name, const char *forbidden, bool allow_space,
+           const std::string &jid, const char *what)
 {
 	const std::string quoted = std::string(what) + " \"" + jid + "\"";
 
