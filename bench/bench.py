@@ -183,6 +183,23 @@ def sender(tools, tag, count, to=RECEIVER, jid=LIMIT, password=LIMIT_PASS, **opt
     return tools.start(*args)
 
 
+def libstrophe_run(recv, send, count):
+    """Waits for xmppbench send to connect, push count messages and for the receiver to have
+    them all, each exactly once; {rate, seconds, receiver_cpu, sender_cpu}."""
+    send.expect("READY", 20)
+    done = recv.expect("DONE", max(60, count / 500))
+    sent = send.expect("SENT", 60)
+    receiver_cpu = recv.finish()
+    sender_cpu = send.finish()
+    if done["distinct"] != count or done["dups"]:
+        raise BenchError(f"receiver saw {done}")
+    if done["strays"]:
+        say(f"  ({done['strays']} messages of earlier runs reached the receiver)")
+    seconds = (done["last_ns"] - sent["start_ns"]) / 1e9
+    return {"rate": count / seconds, "seconds": seconds, "receiver_cpu": receiver_cpu,
+            "sender_cpu": sender_cpu}
+
+
 # ------------------------------------------------------------------ /proc
 
 def proc_cpu_ns(pid):
@@ -415,16 +432,9 @@ class Bench:
         with Tools() as tools:
             recv = receiver(tools, tag, count, times=times)
             with CpuMeter(self) as cpu:
-                send = sender(tools, tag, count, **options)
-                send.expect("READY", 20)
-                done = recv.expect("DONE", max(60, count / 500))
-                sent = send.expect("SENT", 60)
-                receiver_cpu = recv.finish()
-                sender_cpu = send.finish()
-        if done["distinct"] != count or done["dups"]:
-            raise BenchError(f"receiver saw {done}")
-        seconds = (done["last_ns"] - sent["start_ns"]) / 1e9
-        rate = count / seconds
+                run = libstrophe_run(recv, sender(tools, tag, count, **options), count)
+        rate, seconds = run["rate"], run["seconds"]
+        receiver_cpu, sender_cpu = run["receiver_cpu"], run["sender_cpu"]
         pause = batch_pause(times, batch) if batch else None
         label = "libstrophe send" + (f" (batch {batch})" if batch else "")
         self.record_run(f"{label} {count}",
@@ -552,17 +562,9 @@ class Bench:
             # Stream management on, as the worker's connection has it.
             recv = receiver(tools, tag, count, jid=PLAIN, password=PLAIN_PASS, sm=True)
             send = sender(tools, tag, count, to=PLAIN, jid=PEER, password=PEER_PASS)
-            send.expect("READY", 20)
-            done = recv.expect("DONE", max(60, count / 500))
-            sent = send.expect("SENT", 60)
-            receiver_cpu = recv.finish()
-            sender_cpu = send.finish()
-        if done["distinct"] != count or done["dups"]:
-            raise BenchError(f"receiver saw {done}")
-        seconds = (done["last_ns"] - sent["start_ns"]) / 1e9
-        rate = count / seconds
-        if done["strays"]:
-            say(f"  ({done['strays']} messages of earlier runs reached the receiver)")
+            run = libstrophe_run(recv, send, count)
+        rate, seconds = run["rate"], run["seconds"]
+        receiver_cpu, sender_cpu = run["receiver_cpu"], run["sender_cpu"]
         self.record_run(f"libstrophe receive {count}",
                         f"{rate:.0f} msg/s ({seconds:.2f} s first send->last receipt); "
                         f"CPU µs/msg: receiver {us(receiver_cpu, count)}, prosody "
