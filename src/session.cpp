@@ -34,6 +34,8 @@ const size_t MAX_QUEUED_MESSAGES = 10000;
 const size_t MAX_QUEUED_LOG_LINES = 1000;
 /* How many xmpp_run_once calls one pump may make at most. */
 const int MAX_RUNS_PER_PUMP = 64;
+/* The resource bound when acc_jid has none (see jid_to_bind). */
+const char *const DEFAULT_RESOURCE = "jabclnd";
 
 /*
  * The one live session of this process, for the C callbacks that carry no
@@ -154,6 +156,26 @@ acknowledge_quickly(int fd)
 		return;
 	int on = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+}
+
+/*
+ * The worker binds the same resource at every login, "jabclnd" unless
+ * acc_jid names one. libstrophe asks for resumable sessions, so a
+ * connection that ends without a clean close leaves the old session
+ * hibernating on the server (Prosody: 10 minutes) with the messages we did
+ * not acknowledge. A new session under another resource would not get
+ * them, and at the end of the hibernation they would be bounced to their
+ * senders. Binding the same resource replaces the hibernating session at
+ * once: the server moves what it held to offline storage and delivers it
+ * at our initial presence (tested with Prosody, which kicks the old
+ * session on a resource conflict, as ejabberd and Openfire do).
+ */
+std::string
+jid_to_bind(const std::string &account_jid)
+{
+	if (account_jid.find('/') != std::string::npos)
+		return account_jid;
+	return account_jid + "/" + DEFAULT_RESOURCE;
 }
 
 extern "C" void
@@ -306,6 +328,8 @@ Session::connect(const Account &account, const Options &options)
 	pending_failure_.clear();
 	abort_reason_.clear();
 	auth_failed_ = false;
+	stream_management_ = false;
+	stanzas_handled_ = stanzas_acked_ = 0;
 	bound_jid_.clear();
 	account_jid_ = account.jid;
 
@@ -328,18 +352,17 @@ Session::connect(const Account &account, const Options &options)
 	if (!options.verify)
 		flags |= XMPP_CONN_FLAG_TRUST_TLS;
 	/*
-	 * Stream management would let libstrophe resend our unacknowledged
-	 * stanzas on resume, behind the worker's back; the barrier ping gives
-	 * the worker its own proof of processing, so it is not needed to send.
-	 * For receiving, a fresh session per login makes the server re-route
-	 * what we did not acknowledge (to offline storage) rather than lose it.
+	 * Stream management stays on for receiving: a message is acknowledged
+	 * only after its row is committed (see pump). Sessions are never
+	 * resumed, so libstrophe cannot resend our stanzas behind the worker's
+	 * back (the barrier ping is the worker's own proof of processing).
 	 */
 	xmpp_conn_set_flags(conn_, flags);
 	if (!options.ca_file.empty())
 		xmpp_conn_set_cafile(conn_, options.ca_file.c_str());
 	xmpp_conn_set_certfail_handler(conn_, certificate_failure_callback);
 	xmpp_conn_set_sockopt_callback(conn_, socket_callback);
-	xmpp_conn_set_jid(conn_, account.jid.c_str());
+	xmpp_conn_set_jid(conn_, jid_to_bind(account.jid).c_str());
 	xmpp_conn_set_pass(conn_, account.password.c_str());
 
 	xmpp_handler_add(conn_, stanza_callback, nullptr, nullptr, nullptr, this);
@@ -420,6 +443,24 @@ Session::pump()
 	}
 	/* Cut short: more may wait in TLS buffers that the socket will not announce. */
 	cut_short_ = !events_.messages.empty();
+}
+
+/*
+ * Acknowledges every stanza handled so far, unasked (XEP-0198 allows it).
+ * libstrophe answers only the server's requests, and a server may ask
+ * rarely (Prosody's smacks_max_unacked_stanzas): all it holds unacknowledged
+ * is delivered again after a lost connection, as duplicate rows. The
+ * worker calls this only when every message handled is committed.
+ */
+void
+Session::acknowledge()
+{
+	if (phase_ != Phase::online || !stream_management_ || stanzas_handled_ == stanzas_acked_ ||
+	    !events_.messages.empty())
+		return;
+	xmpp_send_raw_string(conn_, "<a xmlns='%s' h='%u'/>", XMPP_NS_SM,
+	                     static_cast<unsigned>(stanzas_handled_));
+	stanzas_acked_ = stanzas_handled_;
 }
 
 Events
@@ -547,6 +588,16 @@ Session::on_stanza(xmpp_stanza_t *stanza)
 	const char *name = xmpp_stanza_get_name(stanza);
 	if (!name)
 		return;
+	const char *ns = xmpp_stanza_get_ns(stanza);
+	if (ns && strcmp(ns, XMPP_NS_SM) == 0)
+	{
+		if (strcmp(name, "enabled") == 0)
+			stream_management_ = true;
+		return;
+	}
+	/* Counted as the server counts what it sent (XEP-0198 "h"). */
+	if (stream_management_)
+		stanzas_handled_++;
 	if (strcmp(name, "message") == 0)
 		on_message(stanza);
 	else if (strcmp(name, "iq") == 0)

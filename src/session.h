@@ -149,6 +149,8 @@ class Session
 	Phase phase() const { return phase_; }
 	/* Whether received messages wait for take_events(). */
 	bool holds_messages() const { return !events_.messages.empty(); }
+	/* XEP-0198: tells the server every stanza handled so far was processed. */
+	void acknowledge();
 	/* Whether the last pump stopped for a message: pump again without waiting. */
 	bool cut_short() const { return cut_short_; }
 	/* The connection's socket, or -1. Changes on every reconnect. */
@@ -212,6 +214,10 @@ class Session
 	std::string abort_reason_;
 	bool auth_failed_ = false;
 	bool cut_short_ = false;
+	/* Stream management (XEP-0198), counted modulo 2^32 as the XEP says. */
+	bool stream_management_ = false;
+	uint32_t stanzas_handled_ = 0;
+	uint32_t stanzas_acked_ = 0;
 	uint64_t next_id_ = 0;
 	Events events_;
 };

@@ -64,6 +64,17 @@ Worker::log_out()
 {
 	if (session_.phase() == session::Phase::idle)
 		return;
+	/*
+	 * Received messages whose rows are not committed (the database failed)
+	 * must not be acknowledged, and a polite logout runs libstrophe, which
+	 * would: drop the connection instead; the server keeps them for the
+	 * next login (see jid_to_bind in session.cpp).
+	 */
+	if (!received_.empty())
+	{
+		session_.abort("logged out with received messages not yet recorded");
+		return;
+	}
 	session_.disconnect();
 	const TimestampTz give_up = after_ms(GetCurrentTimestamp(), LOGOUT_MS);
 	while (session_.phase() != session::Phase::idle && GetCurrentTimestamp() < give_up)

@@ -278,6 +278,9 @@ Worker::pump(TimestampTz &now)
 	now = GetCurrentTimestamp();
 	take_events(now);
 	record(now);
+	/* Once a burst is over and all it brought is committed. */
+	if (!session_.cut_short() && received_.empty() && presence_changes_.empty() && !presence_reset_)
+		session_.acknowledge();
 }
 
 [[noreturn]] void

@@ -12,7 +12,8 @@ import time
 import psycopg2
 import pytest
 
-from worker_helpers import (connect, query, scalar, status, use_account, wait_for, wait_state)
+from worker_helpers import (BOT, connect, query, scalar, status, use_account, wait_for,
+                            wait_state)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -310,4 +311,61 @@ def test_a_table_lock_delays_the_worker_but_does_not_stop_it(online, peer_factor
     with open(os.environ["PG_LOG"], errors="replace") as log:
         log.seek(log_offset)
         assert "lock timeout" in log.read(), "the worker should have given up waiting after 5 s"
+    conn.close()
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
+def test_a_message_not_recorded_at_exit_reaches_the_next_worker(online, peer_factory, stop):
+    """The worker stops while a message it received waits for the database (xmpp_rx_queue is
+    locked): politely (SIGTERM) or killed (SIGKILL, then the cluster restarts). It must not
+    acknowledge the message on its way out, and the server must hand it to the next login at
+    once: not keep it for a session that will never be resumed, and not bounce it."""
+    conn = connect()
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    pid = status(conn)["worker_pid"]
+    before = scalar(conn, "SELECT coalesce(max(id), 0) FROM xmpp_rx_queue")
+    # A first message, recorded (and acknowledged): the worker has seen alice and its
+    # statements are planned.
+    alice.send_message(BOT, f"before {stop}")
+    wait_for("the first message in xmpp_rx_queue", lambda: scalar(
+        conn, "SELECT count(*) FROM xmpp_rx_queue WHERE id > %s", (before,)))
+    time.sleep(0.2)
+    locker = connect()
+    locker.autocommit = False
+    try:
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLE xmpp_rx_queue IN ACCESS EXCLUSIVE MODE")
+        alice.send_message(BOT, f"held at {stop}")
+        wait_for("the worker to wait for the lock on xmpp_rx_queue", lambda: scalar(
+            conn, "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", (pid,)),
+            timeout=10, interval=0.02)
+        if stop == "sigterm":
+            query(conn, "SELECT pg_terminate_backend(%s)", (pid,))
+            wait_for("the worker to exit", lambda: scalar(
+                conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)) == 0)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        try:
+            locker.rollback()
+            locker.close()
+        except psycopg2.Error:
+            pass  # the cluster restarted under it
+    wait_online()
+    try:
+        conn.close()
+    except psycopg2.Error:
+        pass
+    conn = reconnect()
+
+    def stored(body):
+        return scalar(conn, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = %s", (body,))
+    wait_for("the message in xmpp_rx_queue", lambda: stored(f"held at {stop}"), timeout=30,
+             interval=0.1)
+    time.sleep(1)
+    assert stored(f"held at {stop}") == 1
+    # The first message was acknowledged once recorded: the server does not deliver it again.
+    assert stored(f"before {stop}") == 1
+    errors = [m for m in alice.messages if m["type"] == "error"]
+    assert not errors, f"the server bounced the message: {errors}"
     conn.close()
