@@ -232,7 +232,11 @@ connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
 		else if (event == XMPP_CONN_DISCONNECT || event == XMPP_CONN_FAIL)
 		{
 			std::string detail;
-			if (stream_error)
+			if (stream_error && stream_error->type == XMPP_SE_CONFLICT)
+				detail = "replaced by another login with the same JID and resource (stream error "
+				         "conflict): give each worker its own account, or its own resource in "
+				         "acc_jid";
+			else if (stream_error)
 			{
 				detail = "stream error";
 				if (stream_error->text)

@@ -50,6 +50,25 @@ def test_switching_accounts_logs_in_with_the_new_one(db_online, peer_factory):
     assert msg["from"].startswith(BOT2 + "/")
 
 
+def test_the_worker_binds_its_resource_and_names_a_login_that_replaces_it(db_online,
+                                                                           peer_factory):
+    """The worker logs in as bot@localhost/jabclnd (acc_jid names no resource). Another client
+    that logs in with that full JID replaces it (stream error conflict): the worker says so in
+    last_error, and logs in again."""
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    send(db_online, ALICE, body="from the fixed resource")
+    msg = alice.wait_message(lambda m: m["body"] == "from the fixed resource")
+    assert msg["from"] == BOT + "/jabclnd"
+
+    intruder = peer_factory(BOT + "/jabclnd", BOT_PASSWORD)
+    s = wait_for("the worker to report the conflict", lambda: (
+        lambda s: s if "replaced by another login" in s["last_error"] else None)(
+        status(db_online)), timeout=15)
+    assert "own resource in acc_jid" in s["last_error"], s
+    intruder.stop()
+    wait_state(db_online, "online", timeout=30)
+
+
 def test_disabling_the_account_logs_out_and_enabling_logs_in(db_online):
     query(db_online, "UPDATE xmpp_accounts SET enabled = false")
     wait_state(db_online, "no_account", timeout=5)
