@@ -16,6 +16,7 @@ struct SharedState
 	int worker_procno; /* PGPROC number of the worker, -1 when none */
 	int worker_pid;
 	bool tables_changed; /* a commit touched the worker's tables since it last looked */
+	bool connecting;     /* a worker is connecting to its database (database_wait.cpp) */
 	WorkerState state;
 	TimestampTz since;
 	TimestampTz next_retry;
@@ -63,6 +64,27 @@ shared_state_register_worker(void)
 	shared->worker_pid = MyProcPid;
 	shared->sent = shared->failed = shared->received = 0;
 	shared->next_retry = 0;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* Notes that a worker connects now; returns whether the last one died doing so. */
+bool
+shared_state_begin_connect(void)
+{
+	bool failed;
+
+	SpinLockAcquire(&shared->mutex);
+	failed = shared->connecting;
+	shared->connecting = true;
+	SpinLockRelease(&shared->mutex);
+	return failed;
+}
+
+void
+shared_state_end_connect(void)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->connecting = false;
 	SpinLockRelease(&shared->mutex);
 }
 

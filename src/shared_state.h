@@ -38,6 +38,8 @@ void shared_state_set(WorkerState state, const char *jid, const char *error);
 void shared_state_set_next_retry(int64_t timestamp);
 void shared_state_count(uint64_t sent, uint64_t failed, uint64_t received);
 bool shared_state_take_tables_changed(void);
+bool shared_state_begin_connect(void);
+void shared_state_end_connect(void);
 
 /* Any backend. */
 void shared_state_wake_worker(void);

@@ -9,6 +9,7 @@
  * below, which own objects with destructors. C++ exceptions stop at
  * jabclnd_worker_main.
  */
+#include "database_wait.h"
 #include "settings.h"
 #include "worker.h"
 #include "worker_loop.h"
@@ -172,8 +173,11 @@ jabclnd_worker_main(Datum)
 	if (!jabclnd_enabled)
 		wait_until_enabled();
 
+	if (previous_connect_failed())
+		wait_for_database();
 	BackgroundWorkerInitializeConnection(jabclnd_database, jabclnd_role[0] ? jabclnd_role : nullptr,
 	                                     0);
+	connect_succeeded();
 	pgstat_report_appname("jabclnd worker");
 	/*
 	 * A table lock someone holds (LOCK TABLE, a long ALTER) must not stall

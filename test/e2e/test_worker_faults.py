@@ -190,6 +190,44 @@ def test_worker_lets_go_of_its_database_when_disabled(online):
     conn.close()
 
 
+def log_since(offset):
+    with open(os.environ["PG_LOG"], errors="replace") as log:
+        log.seek(offset)
+        return log.read()
+
+
+def test_a_missing_database_is_waited_for_without_a_restart_loop(online):
+    """jabclnd.database names a database that does not exist yet: one failed connection (FATAL),
+    then the worker waits quietly, saying so once, and connects soon after CREATE DATABASE."""
+    conn = connect()
+    offset = os.path.getsize(os.environ["PG_LOG"])
+    fatal = 'FATAL:  database "jabclnd_later" does not exist'
+    try:
+        query(conn, "ALTER SYSTEM SET jabclnd.database = 'jabclnd_later'")
+        query(conn, "SELECT pg_reload_conf()")
+        wait_for("the worker to wait for jabclnd_later", lambda: 'database "jabclnd_later" '
+                 '(jabclnd.database) does not exist; waiting for it' in log_since(offset),
+                 timeout=30, interval=0.2)
+        time.sleep(7)  # longer than the postmaster's 5 s between restarts
+        log = log_since(offset)
+        assert log.count(fatal) == 1, log
+        assert log.count("waiting for it") == 1, log
+        query(conn, "CREATE DATABASE jabclnd_later")
+        wait_for("the worker to connect to jabclnd_later", lambda: scalar(
+            conn, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'jabclnd worker' "
+                  "AND datname = 'jabclnd_later'"), timeout=30, interval=0.2)
+        assert log_since(offset).count(fatal) == 1
+    finally:
+        query(conn, "ALTER SYSTEM RESET jabclnd.database")
+        query(conn, "SELECT pg_reload_conf()")
+        wait_for("the worker to leave jabclnd_later", lambda: scalar(
+            conn, "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = 'jabclnd_later'"),
+            timeout=20)
+        query(conn, "DROP DATABASE IF EXISTS jabclnd_later")
+    wait_state(conn, "online", timeout=30)
+    conn.close()
+
+
 @pytest.fixture
 def rare_safety_poll():
     """The safety poll moved out of the way, so that any SQL the worker runs is unasked for."""
@@ -308,9 +346,7 @@ def test_a_table_lock_delays_the_worker_but_does_not_stop_it(online, peer_factor
     s = status(conn)
     assert s["worker_pid"] == pid and s["state"] == "online", s
     assert row
-    with open(os.environ["PG_LOG"], errors="replace") as log:
-        log.seek(log_offset)
-        assert "lock timeout" in log.read(), "the worker should have given up waiting after 5 s"
+    assert "lock timeout" in log_since(log_offset), "the worker should have given up waiting after 5 s"
     conn.close()
 
 
