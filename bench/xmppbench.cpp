@@ -170,8 +170,7 @@ iq_cb(xmpp_conn_t *, xmpp_stanza_t *stanza, void *)
 	st.callbacks++;
 	const char *type = xmpp_stanza_get_type(stanza);
 	const char *id = xmpp_stanza_get_id(stanza);
-	if (type && id && (!strcmp(type, "result") || !strcmp(type, "error")) &&
-	    st.waiting_ping == id)
+	if (type && id && (!strcmp(type, "result") || !strcmp(type, "error")) && st.waiting_ping == id)
 	{
 		st.waiting_ping.clear();
 		if (!st.ready)
@@ -319,8 +318,8 @@ log_in()
 	xmpp_initialize();
 	st.ctx = xmpp_ctx_new(nullptr, xmpp_get_default_logger(XMPP_LEVEL_WARN));
 	st.conn = xmpp_conn_new(st.ctx);
-	xmpp_conn_set_flags(st.conn, XMPP_CONN_FLAG_MANDATORY_TLS |
-	                                 (st.opt.sm ? 0 : XMPP_CONN_FLAG_DISABLE_SM));
+	xmpp_conn_set_flags(st.conn,
+	                    XMPP_CONN_FLAG_MANDATORY_TLS | (st.opt.sm ? 0 : XMPP_CONN_FLAG_DISABLE_SM));
 	xmpp_conn_set_cafile(st.conn, ca);
 	xmpp_conn_set_sockopt_callback(st.conn, sockopt_cb);
 	const std::string jid = st.opt.jid + "/bench-" + std::to_string(getpid());
@@ -383,8 +382,7 @@ receive()
 		turn(&busy, 1);
 	const bool complete = st.distinct == st.opt.count;
 	printf("%s distinct=%ld dups=%ld strays=%ld first_ns=%" PRId64 " last_ns=%" PRId64 "\n",
-	       complete ? "DONE" : "TIMEOUT", st.distinct, st.dups, st.strays, st.first_ns,
-	       st.last_ns);
+	       complete ? "DONE" : "TIMEOUT", st.distinct, st.dups, st.strays, st.first_ns, st.last_ns);
 	if (!complete)
 	{
 		long shown = 0;

@@ -16,12 +16,14 @@ SELECT u.config::regclass AS config, c.relkind, u.condition
  ORDER BY u.config::regclass::text COLLATE "C";
 
 -- Nothing left out: every table of the extension and every sequence behind
--- an identity column of one is marked.
+-- an identity column of one is marked, but xmpp_presence: it describes the
+-- worker's connection (emptied by each new worker), not data to restore.
 SELECT c.oid::regclass AS not_marked
   FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
  WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e'
    AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'jabclnd')
    AND c.relkind IN ('r', 'S')
+   AND c.oid <> 'xmpp_presence'::regclass
    AND c.oid NOT IN (SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'jabclnd')
 UNION ALL
 SELECT pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass

@@ -8,6 +8,7 @@
  *   xmpp_rx_queue      messages that arrived
  *   openfire_users     people whose presence is mirrored into available
  *   openfire_users_view  what an Openfire server's JDBC providers query
+ *   xmpp_presence      (jabclnd's own) the contacts' resources online now
  *
  * Everything this script calls is schema-qualified (pg_catalog. or
  * @extschema@.), and every function pins its search_path, so a hostile
@@ -292,6 +293,30 @@ CREATE VIEW @extschema@.openfire_users_view AS
 COMMENT ON VIEW @extschema@.openfire_users_view IS
 	'users for Openfire''s JDBC providers; exposes unsalted MD5 password hashes: grant it to the Openfire role only';
 
+/* --------------------------------------------------------- presence */
+
+/*
+ * The full picture behind openfire_users.available: one row per resource
+ * of a contact (a roster item whose presence the bot receives) that is
+ * available now. Written by the worker only; emptied when the worker
+ * loses its connection, and by a new worker before anything else. Not
+ * dumped by pg_dump: it describes a connection, not data.
+ */
+CREATE TABLE @extschema@.xmpp_presence (
+	jid text NOT NULL,
+	resource text NOT NULL,
+	show text,
+	status text,
+	priority integer NOT NULL DEFAULT 0,
+	since timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (jid, resource)
+);
+
+COMMENT ON TABLE @extschema@.xmpp_presence IS
+	'resources of the bot''s contacts that are available now (bare JID lower-cased, show, status, priority, since when); written by the worker';
+COMMENT ON COLUMN @extschema@.xmpp_presence.show IS
+	'NULL (plainly available), chat, away, xa or dnd, as the contact sent it';
+
 /* ------------------------------------------------ waking the worker */
 
 /*
@@ -383,7 +408,7 @@ COMMENT ON FUNCTION @extschema@.jabclnd_status() IS
  */
 REVOKE ALL ON TABLE @extschema@.xmpp_accounts, @extschema@.xmpp_tx_queue,
 	@extschema@.xmpp_rx_queue, @extschema@.openfire_users,
-	@extschema@.openfire_users_view FROM PUBLIC;
+	@extschema@.openfire_users_view, @extschema@.xmpp_presence FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.xmpp_accounts_enable_one() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.jabclnd_wake_at_commit() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.jabclnd_wake() FROM PUBLIC;

@@ -67,10 +67,25 @@ Mirror::stop()
 	present_.clear();
 	actions_.clear();
 	/* A change not yet taken may be a true that reached the table, or a false that did not. */
-	if (!published_.empty() || !changes_.empty())
+	if (!published_.empty() || !changes_.empty() || !resources_.empty() ||
+	    !resource_changes_.empty())
 		reset_ = true;
 	changes_.clear();
 	published_.clear();
+	resources_.clear();
+	resource_changes_.clear();
+}
+
+/* The contact left the roster: its resources leave xmpp_presence. */
+void
+Mirror::forget_contact(const std::string &jid)
+{
+	auto contact = resources_.find(jid);
+	if (contact == resources_.end())
+		return;
+	for (const std::string &resource : contact->second)
+		resource_changes_.push_back({jid, resource, false, "", "", 0});
+	resources_.erase(contact);
 }
 
 std::string
@@ -102,6 +117,7 @@ Mirror::set_enabled_logins(const std::set<std::string> &logins)
 		if (online_ && (roster_.count(jid) || subscribing_.count(jid)))
 			actions_.push_back({RosterAction::remove, jid});
 		roster_.erase(jid);
+		forget_contact(jid);
 		subscribing_.erase(jid);
 		declined_.erase(jid);
 		present_.erase(login);
@@ -142,6 +158,7 @@ Mirror::sync_roster()
 		if (!login.empty() && !enabled_.count(login))
 		{
 			actions_.push_back({RosterAction::remove, item->first});
+			forget_contact(item->first);
 			item = roster_.erase(item);
 		}
 		else
@@ -164,6 +181,8 @@ Mirror::roster(const std::map<std::string, std::string> &items, bool complete)
 			roster_.erase(jid);
 		else
 			roster_[jid] = item.second;
+		if (!we_see_them(item.second))
+			forget_contact(jid);
 		if (we_see_them(item.second))
 			subscribing_.erase(jid);
 	}
@@ -176,6 +195,7 @@ Mirror::presence(const Update &update)
 {
 	if (!online_)
 		return;
+	follow_resource(update);
 	const std::string login = login_of(update.jid);
 	if (login.empty())
 		return;
@@ -194,6 +214,34 @@ Mirror::presence(const Update &update)
 		}
 	}
 	recompute(login);
+}
+
+/*
+ * xmpp_presence holds the resources of contacts: roster items whose
+ * presence we receive. Presence from anyone else (a directed presence from
+ * a stranger) would let others fill the table.
+ */
+void
+Mirror::follow_resource(const Update &update)
+{
+	const std::string jid = bare_of(update.jid);
+	const std::string resource = resource_of(update.jid);
+	auto item = roster_.find(jid);
+	if (item == roster_.end() || !we_see_them(item->second))
+		return;
+	if (update.available)
+	{
+		resources_[jid].insert(resource);
+		resource_changes_.push_back(
+		    {jid, resource, true, update.show, update.status, update.priority});
+		return;
+	}
+	auto contact = resources_.find(jid);
+	if (contact == resources_.end() || !contact->second.erase(resource))
+		return;
+	if (contact->second.empty())
+		resources_.erase(contact);
+	resource_changes_.push_back({jid, resource, false, "", "", 0});
 }
 
 /* Publishes the login's availability if it changed; only enabled logins are mirrored. */
@@ -252,6 +300,7 @@ Mirror::unsubscribe_request(const std::string &jid)
 	const std::string bare = bare_of(jid);
 	actions_.push_back({RosterAction::remove, bare});
 	roster_.erase(bare);
+	forget_contact(bare);
 	subscribing_.erase(bare);
 	declined_.insert(bare);
 }
@@ -269,6 +318,14 @@ Mirror::take_changes()
 {
 	std::vector<Change> taken;
 	taken.swap(changes_);
+	return taken;
+}
+
+std::vector<ResourceChange>
+Mirror::take_resource_changes()
+{
+	std::vector<ResourceChange> taken;
+	taken.swap(resource_changes_);
 	return taken;
 }
 

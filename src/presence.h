@@ -34,7 +34,9 @@ struct Update
 {
 	std::string jid; /* full JID as sent: local@domain/resource */
 	bool available = false;
-	std::string show; /* "", away, chat, dnd, xa */
+	std::string show;   /* "", away, chat, dnd, xa */
+	std::string status; /* the <status/> text, "" if none */
+	int priority = 0;
 };
 
 /* What the worker must do on the XMPP side. */
@@ -57,6 +59,21 @@ struct Change
 	bool available;
 };
 
+/*
+ * A change of one contact's resource, for the xmpp_presence table: an
+ * available resource is (re)written with what it said, an unavailable one
+ * is removed. Contacts are the roster items whose presence we receive.
+ */
+struct ResourceChange
+{
+	std::string jid; /* bare, lower-cased */
+	std::string resource;
+	bool available = false;
+	std::string show;
+	std::string status;
+	int priority = 0;
+};
+
 class Mirror
 {
   public:
@@ -77,7 +94,8 @@ class Mirror
 
 	std::vector<RosterAction> take_actions();
 	std::vector<Change> take_changes();
-	/* True once after stop(): reset every available flag, before any change. */
+	std::vector<ResourceChange> take_resource_changes();
+	/* True once after stop(): reset every available flag and empty xmpp_presence, first. */
 	bool take_reset();
 
 	/* The login a JID stands for, or "" if it is not one of ours. */
@@ -87,6 +105,8 @@ class Mirror
 	void sync_roster();
 	void ask_for_presence(const std::string &jid);
 	void recompute(const std::string &login);
+	void forget_contact(const std::string &jid);
+	void follow_resource(const Update &update);
 
 	std::string domain_;
 	std::string own_bare_;
@@ -105,6 +125,8 @@ class Mirror
 	std::map<std::string, bool> published_;                /* login -> what the table says */
 	std::vector<RosterAction> actions_;
 	std::vector<Change> changes_;
+	std::map<std::string, std::set<std::string>> resources_; /* contact -> resources published */
+	std::vector<ResourceChange> resource_changes_;
 };
 
 } // namespace presence

@@ -59,14 +59,6 @@ take_string(xmpp_ctx_t *ctx, char *text)
 }
 
 std::string
-child_text(xmpp_ctx_t *ctx, xmpp_stanza_t *stanza, const char *name, bool *present)
-{
-	xmpp_stanza_t *child = xmpp_stanza_get_child_by_name(stanza, name);
-	*present = child != nullptr;
-	return child ? take_string(ctx, xmpp_stanza_get_text(child)) : "";
-}
-
-std::string
 attribute(xmpp_stanza_t *stanza, const char *name)
 {
 	const char *value = xmpp_stanza_get_attribute(stanza, name);
@@ -467,6 +459,16 @@ Session::acknowledge()
 	stanzas_acked_ = stanzas_handled_;
 }
 
+/* The text of the first child element called `name`, or ""; `present` says if there is one. */
+std::string
+Session::child_text(xmpp_stanza_t *stanza, const char *name, bool *present)
+{
+	xmpp_stanza_t *child = xmpp_stanza_get_child_by_name(stanza, name);
+	if (present)
+		*present = child != nullptr;
+	return child ? take_string(ctx_, xmpp_stanza_get_text(child)) : "";
+}
+
 Events
 Session::take_events()
 {
@@ -625,8 +627,8 @@ Session::on_message(xmpp_stanza_t *stanza)
 	}
 
 	IncomingMessage message;
-	message.body = child_text(ctx_, stanza, "body", &message.has_body);
-	message.subject = child_text(ctx_, stanza, "subject", &message.has_subject);
+	message.body = child_text(stanza, "body", &message.has_body);
+	message.subject = child_text(stanza, "subject", &message.has_subject);
 	if (!message.has_body && !message.has_subject)
 		return; /* chat states, receipts and the like: nothing to store */
 	if (events_.messages.size() >= MAX_QUEUED_MESSAGES)

@@ -200,6 +200,7 @@ class Session
 	void send_presence_type(const std::string &to, const char *type);
 	void set_roster_item(const std::string &jid, bool remove);
 	std::string next_id(const char *kind);
+	std::string child_text(_xmpp_stanza_t *stanza, const char *name, bool *present = nullptr);
 
 	struct Logger;
 	std::unique_ptr<Logger> logger_;

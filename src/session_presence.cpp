@@ -10,6 +10,7 @@
 
 #include <strophe.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace session
@@ -108,16 +109,14 @@ Session::on_presence(xmpp_stanza_t *stanza)
 		presence::Update update;
 		update.jid = from;
 		update.available = type.empty();
-		xmpp_stanza_t *show = xmpp_stanza_get_child_by_name(stanza, "show");
-		if (show)
-		{
-			char *text = xmpp_stanza_get_text(show);
-			if (text)
-			{
-				update.show = text;
-				xmpp_free(ctx_, text);
-			}
-		}
+		update.show = child_text(stanza, "show");
+		update.status = child_text(stanza, "status");
+		/* RFC 6121 4.7.2.3: an integer from -128 to 127; anything else counts as 0. */
+		const std::string priority = child_text(stanza, "priority");
+		char *end = nullptr;
+		const long value = strtol(priority.c_str(), &end, 10);
+		if (!priority.empty() && *end == '\0' && value >= -128 && value <= 127)
+			update.priority = static_cast<int>(value);
 		events_.presences.push_back(std::move(update));
 	}
 	else if (type == "subscribe")

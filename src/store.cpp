@@ -30,6 +30,9 @@ struct Plans
 	SPIPlanPtr logins;
 	SPIPlanPtr reset_presence;
 	SPIPlanPtr set_presence;
+	SPIPlanPtr reset_resources;
+	SPIPlanPtr write_resource;
+	SPIPlanPtr delete_resource;
 };
 
 static Plans plans = {};
@@ -63,9 +66,10 @@ prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 static void
 forget_plans(void)
 {
-	SPIPlanPtr *all[] = {&plans.account,        &plans.claim,       &plans.mark_sent,
-	                     &plans.mark_failed,    &plans.insert_rx,   &plans.logins,
-	                     &plans.reset_presence, &plans.set_presence};
+	SPIPlanPtr *all[] = {&plans.account,        &plans.claim,          &plans.mark_sent,
+	                     &plans.mark_failed,    &plans.insert_rx,      &plans.logins,
+	                     &plans.reset_presence, &plans.set_presence,   &plans.reset_resources,
+	                     &plans.write_resource, &plans.delete_resource};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -88,6 +92,7 @@ ensure_plans(void)
 	Oid failed_types[] = {INT8OID, TEXTOID};
 	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Oid presence_types[] = {TEXTOID, BOOLOID};
+	Oid resource_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
 	const char *schema;
 
 	if (extension == plans.extension && OidIsValid(extension))
@@ -154,6 +159,16 @@ ensure_plans(void)
 	                             "available_timestamp = now() "
 	                             "WHERE lower(login) = $1 AND available <> $2",
 	                             2, presence_types);
+	plans.reset_resources = prepare(schema, "DELETE FROM %s.xmpp_presence", 0, nullptr);
+	plans.write_resource =
+	    prepare(schema,
+	            "INSERT INTO %s.xmpp_presence AS p "
+	            "(jid, resource, show, status, priority) "
+	            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (jid, resource) DO "
+	            "UPDATE SET show = $3, status = $4, priority = $5, since = now()",
+	            5, resource_types);
+	plans.delete_resource = prepare(
+	    schema, "DELETE FROM %s.xmpp_presence WHERE jid = $1 AND resource = $2", 2, resource_types);
 	plans.extension = extension;
 	return true;
 }
@@ -389,6 +404,28 @@ text_or_null(const char *value, char *null_flag)
 	return value ? CStringGetTextDatum(value) : Datum(0);
 }
 
+/* One resource of a contact into xmpp_presence (or out of it). */
+static void
+write_resource(const ResourceRow *row)
+{
+	Datum arguments[5];
+	char nulls[6] = "     ";
+
+	arguments[0] = CStringGetTextDatum(row->jid);
+	arguments[1] = CStringGetTextDatum(row->resource);
+	if (!row->available)
+	{
+		if (SPI_execute_plan(plans.delete_resource, arguments, nulls, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "jabclnd: deleting from xmpp_presence failed");
+		return;
+	}
+	arguments[2] = text_or_null(row->show, &nulls[2]);
+	arguments[3] = text_or_null(row->status, &nulls[3]);
+	arguments[4] = Int32GetDatum(row->priority);
+	if (SPI_execute_plan(plans.write_resource, arguments, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "jabclnd: writing xmpp_presence failed");
+}
+
 /* Inserts one received message; appends its id to the NOTIFY payload being built. */
 static void
 insert_received(const RxRow *row, StringInfo payload)
@@ -434,10 +471,13 @@ record_body(void *arg)
 		mark_failed(&outcomes->failures[i]);
 
 	if (outcomes->reset_presence &&
-	    SPI_execute_plan(plans.reset_presence, nullptr, nullptr, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "jabclnd: resetting openfire_users.available failed");
+	    (SPI_execute_plan(plans.reset_presence, nullptr, nullptr, false, 0) != SPI_OK_UPDATE ||
+	     SPI_execute_plan(plans.reset_resources, nullptr, nullptr, false, 0) != SPI_OK_DELETE))
+		elog(ERROR, "jabclnd: resetting openfire_users.available and xmpp_presence failed");
 	for (int i = 0; i < outcomes->presence_count; i++)
 		set_presence(&outcomes->presence[i]);
+	for (int i = 0; i < outcomes->resource_count; i++)
+		write_resource(&outcomes->resources[i]);
 
 	initStringInfo(&payload);
 	for (int i = 0; i < outcomes->received_count; i++)

@@ -68,6 +68,17 @@ struct PresenceRow
 	bool available;
 };
 
+/* A resource of a contact for xmpp_presence: written if available, else deleted. */
+struct ResourceRow
+{
+	const char *jid; /* bare, lower-cased */
+	const char *resource;
+	bool available;
+	const char *show;   /* NULL for plainly available */
+	const char *status; /* NULL if none */
+	int priority;
+};
+
 /* What one persist transaction writes. */
 struct Outcomes
 {
@@ -77,9 +88,11 @@ struct Outcomes
 	int failure_count;
 	const RxRow *received;
 	int received_count;
-	bool reset_presence; /* every available = true goes back to false, first */
+	bool reset_presence; /* first: every available goes back to false, xmpp_presence empties */
 	const PresenceRow *presence;
 	int presence_count;
+	const ResourceRow *resources;
+	int resource_count;
 };
 
 /* What the worker reads at each wake: the extension, the account, the enabled logins. */
@@ -102,7 +115,7 @@ bool store_claim_batch(MemoryContext results, int limit, int64_t after_id, TxRow
                        int *row_count);
 /*
  * Marks sent and failed rows, inserts received messages (and notifies
- * jabclnd_rx), and mirrors presence into openfire_users.
+ * jabclnd_rx), and mirrors presence into openfire_users and xmpp_presence.
  */
 bool store_record(const Outcomes *outcomes);
 

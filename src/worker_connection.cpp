@@ -228,9 +228,10 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	/* Offline, we no longer know who is online: every flag we set goes back to false. */
 	mirror_.stop();
 	/* Changes taken but not recorded yet: the reset covers them, true or false. */
-	if (!presence_changes_.empty())
+	if (!presence_changes_.empty() || !resource_changes_.empty())
 		presence_reset_ = true;
 	presence_changes_.clear();
+	resource_changes_.clear();
 	presence_reset_ = presence_reset_ || mirror_.take_reset();
 
 	if (logging_out_ || !have_account_)
@@ -308,6 +309,8 @@ Worker::follow_presence(session::Events &events)
 		session_.carry_out(action);
 	for (presence::Change &change : mirror_.take_changes())
 		presence_changes_.push_back(std::move(change));
+	for (presence::ResourceChange &change : mirror_.take_resource_changes())
+		resource_changes_.push_back(std::move(change));
 	presence_reset_ = presence_reset_ || mirror_.take_reset();
 }
 

@@ -144,8 +144,7 @@ Worker::record(TimestampTz now)
 {
 	if (mirror_.take_reset())
 		presence_reset_ = true;
-	if (confirmed_.empty() && failed_rows_.empty() && received_.empty() &&
-	    presence_changes_.empty() && !presence_reset_)
+	if (confirmed_.empty() && failed_rows_.empty() && received_.empty() && !presence_pending())
 		return;
 	if (now < database_retry_)
 		return;
@@ -168,6 +167,17 @@ Worker::record(TimestampTz now)
 	for (size_t i = 0; i < presence_changes_.size(); i++)
 		presence[i] =
 		    PresenceRow{presence_changes_[i].login.c_str(), presence_changes_[i].available};
+	std::vector<ResourceRow> resources(resource_changes_.size());
+	for (size_t i = 0; i < resource_changes_.size(); i++)
+	{
+		const presence::ResourceChange &r = resource_changes_[i];
+		resources[i] = ResourceRow{r.jid.c_str(),
+		                           r.resource.c_str(),
+		                           r.available,
+		                           r.show.empty() ? nullptr : r.show.c_str(),
+		                           r.status.empty() ? nullptr : r.status.c_str(),
+		                           r.priority};
+	}
 	Outcomes outcomes = {confirmed_.data(),
 	                     static_cast<int>(confirmed_.size()),
 	                     failures.data(),
@@ -176,7 +186,9 @@ Worker::record(TimestampTz now)
 	                     static_cast<int>(received.size()),
 	                     presence_reset_,
 	                     presence.data(),
-	                     static_cast<int>(presence.size())};
+	                     static_cast<int>(presence.size()),
+	                     resources.data(),
+	                     static_cast<int>(resources.size())};
 	if (!store_record(&outcomes))
 	{
 		database_failed(now);
@@ -188,6 +200,7 @@ Worker::record(TimestampTz now)
 	failure_reasons_.clear();
 	received_.clear();
 	presence_changes_.clear();
+	resource_changes_.clear();
 	presence_reset_ = false;
 }
 
@@ -238,8 +251,7 @@ Worker::wait(TimestampTz now)
 			sooner(ping_deadline_);
 	}
 	/* Outcomes left over only because the database failed: retry when it is due. */
-	if (!confirmed_.empty() || !failed_rows_.empty() || !received_.empty() ||
-	    !presence_changes_.empty() || presence_reset_)
+	if (!confirmed_.empty() || !failed_rows_.empty() || !received_.empty() || presence_pending())
 		sooner(database_retry_);
 	long timeout = ms_until(now, until);
 	if (phase != session::Phase::idle)
@@ -279,7 +291,7 @@ Worker::pump(TimestampTz &now)
 	take_events(now);
 	record(now);
 	/* Once a burst is over and all it brought is committed. */
-	if (!session_.cut_short() && received_.empty() && presence_changes_.empty() && !presence_reset_)
+	if (!session_.cut_short() && received_.empty() && !presence_pending())
 		session_.acknowledge();
 }
 

@@ -179,7 +179,13 @@ class Worker
 	std::vector<std::string> failure_reasons_;
 	std::vector<session::IncomingMessage> received_;
 	std::vector<presence::Change> presence_changes_;
+	std::vector<presence::ResourceChange> resource_changes_;
 	bool presence_reset_ = false;
+	/* Whether presence waits for record(). */
+	bool presence_pending() const
+	{
+		return !presence_changes_.empty() || !resource_changes_.empty() || presence_reset_;
+	}
 };
 
 /* The worker of this process, for the exit callback; null when none. */

@@ -161,3 +161,51 @@ def test_policy_all_accepts_anyone(bot, peer_factory):
     eve.subscribe(BOT)
     wait_for("eve to be accepted", lambda: any(
         f.startswith(BOT) and t == "subscribed" for f, t in eve.presences), timeout=15)
+
+
+def resources(conn):
+    return query(conn, "SELECT jid, resource, show, status, priority FROM xmpp_presence "
+                       "ORDER BY jid, resource")
+
+
+def test_xmpp_presence_shows_each_resource_with_show_status_and_priority(bot, peer_factory):
+    """The full picture: one row per available resource of a contact, as it said it; gone when
+    the resource leaves; the table emptied when the bot's connection ends."""
+    add_user(bot, "alice")
+    phone = peer_factory("alice@localhost/phone", "alicepass")
+    wait_available(bot, "alice", True)
+    phone.set_presence(show="away", status="on the road", priority=-1)
+    laptop = peer_factory("alice@localhost/laptop", "alicepass")
+    laptop.set_presence(show="dnd", status="in a meeting", priority=5)
+    expected = [("alice@localhost", "laptop", "dnd", "in a meeting", 5),
+                ("alice@localhost", "phone", "away", "on the road", -1)]
+    wait_for("both resources in xmpp_presence", lambda: resources(bot) == expected, timeout=15)
+    before = scalar(bot, "SELECT since FROM xmpp_presence WHERE resource = 'laptop'")
+
+    laptop.set_presence()  # plainly available: no show, no status
+    wait_for("the laptop's new presence", lambda: resources(bot)[0] == (
+        "alice@localhost", "laptop", None, None, 0), timeout=15)
+    assert scalar(bot, "SELECT since FROM xmpp_presence WHERE resource = 'laptop'") > before
+
+    phone.send_presence_unavailable()
+    wait_for("the phone's row to go", lambda: [r[1] for r in resources(bot)] == ["laptop"],
+             timeout=15)
+
+    query(bot, "UPDATE xmpp_accounts SET enabled = false")
+    wait_state(bot, "no_account", timeout=10)
+    # Offline, the bot knows no one's presence.
+    wait_for("xmpp_presence to be emptied", lambda: resources(bot) == [], timeout=10)
+    use_account(bot)
+    wait_state(bot, "online", timeout=30)
+    wait_for("the laptop seen again at the bot's login", lambda: [
+        r[1] for r in resources(bot)] == ["laptop"], timeout=15)
+
+
+def test_xmpp_presence_ignores_strangers_and_users_it_does_not_follow(bot, peer_factory):
+    """Directed presence from someone not in the roster writes nothing."""
+    outsider = peer_factory("outsider@other.localhost", "outsiderpass")
+    outsider.send_raw("<presence to='bot@localhost'><status>let me in</status></presence>")
+    carol = peer_factory("carol@localhost", "carolpass")  # not an openfire user
+    carol.send_raw("<presence to='bot@localhost'/>")
+    time.sleep(1.5)
+    assert resources(bot) == []

@@ -58,12 +58,18 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('openfire_users_view', 'username', 'text', NULL, NULL),
 	('openfire_users_view', 'password', 'text', NULL, NULL),
 	('openfire_users_view', 'name', 'text', NULL, NULL),
-	('openfire_users_view', 'email', 'text', NULL, NULL);
+	('openfire_users_view', 'email', 'text', NULL, NULL),
+	('xmpp_presence', 'jid', 'text', true, NULL),
+	('xmpp_presence', 'resource', 'text', true, NULL),
+	('xmpp_presence', 'show', 'text', false, NULL),
+	('xmpp_presence', 'status', 'text', false, NULL),
+	('xmpp_presence', 'priority', 'integer', true, '0'),
+	('xmpp_presence', 'since', 'timestamp with time zone', true, 'now()');
 
--- 5 relations + 5 column lists + 36 types + 32 NOT NULL/NULL + 32 defaults
--- + 4 primary keys + 1 unique + 15 indexes and constraints + 14 triggers
+-- 6 relations + 6 column lists + 42 types + 38 NOT NULL/NULL + 38 defaults
+-- + 5 primary keys + 1 unique + 15 indexes and constraints + 14 triggers
 -- + 5 functions x 4 + 2 definers + 2 view
-SELECT plan(5 + 5 + 36 + 32 + 32 + 4 + 1 + 15 + 14 + 20 + 2 + 2);
+SELECT plan(6 + 6 + 42 + 38 + 38 + 5 + 1 + 15 + 14 + 20 + 2 + 2);
 
 -- Relations.
 SELECT has_table('xmpp_accounts');
@@ -71,6 +77,7 @@ SELECT has_table('xmpp_tx_queue');
 SELECT has_table('xmpp_rx_queue');
 SELECT has_table('openfire_users');
 SELECT has_view('openfire_users_view');
+SELECT has_table('xmpp_presence');
 
 -- Column lists, nothing more, nothing less.
 SELECT columns_are(tbl, array_agg(col ORDER BY ord))
@@ -100,6 +107,7 @@ SELECT col_is_pk('xmpp_accounts', 'id');
 SELECT col_is_pk('xmpp_tx_queue', 'id');
 SELECT col_is_pk('xmpp_rx_queue', 'id');
 SELECT col_is_pk('openfire_users', 'login');
+SELECT col_is_pk('xmpp_presence', ARRAY['jid', 'resource']::name[]);
 SELECT col_is_unique('xmpp_accounts', ARRAY['acc_jid', 'srv_host', 'port']::name[],
 	'xmpp_accounts should be unique on (acc_jid, srv_host, port)');
 

@@ -120,9 +120,8 @@ struct Table
  * taken, so that each test sees only what its own events cause.
  */
 void
-online(Mirror &mirror, const std::set<std::string> &logins,
-       Policy policy = Policy::openfire_users, bool away_is_available = true,
-       const std::map<std::string, std::string> &roster = {})
+online(Mirror &mirror, const std::set<std::string> &logins, Policy policy = Policy::openfire_users,
+       bool away_is_available = true, const std::map<std::string, std::string> &roster = {})
 {
 	mirror.set_enabled_logins(logins);
 	mirror.start(OWN_JID, policy, away_is_available);
@@ -339,8 +338,7 @@ TEST(Availability, StartForgetsThePreviousConnectionsResources)
 TEST(EnabledLogins, DisablingAnAvailableLoginTakesItBackAndRemovesIt)
 {
 	Mirror mirror;
-	online(mirror, {"alice", "bob"}, Policy::openfire_users, true,
-	       subscribed({"alice", "bob"}));
+	online(mirror, {"alice", "bob"}, Policy::openfire_users, true, subscribed({"alice", "bob"}));
 	mirror.presence(available("alice@example.org/phone"));
 	mirror.presence(available("bob@example.org/phone"));
 	EXPECT_EQ(changes(mirror), Strings({"alice=true", "bob=true"}));
@@ -557,15 +555,14 @@ TEST(Roster, PolicyOpenfireUsersRemovesOwnDomainItemsThatAreNotEnabledLogins)
 	mirror.set_enabled_logins({"alice"});
 	mirror.start(OWN_JID, Policy::openfire_users, true);
 	mirror.roster({{"alice@example.org", "both"},
-	               {"bob@example.org", "both"},       /* not enabled: removed */
-	               {"carol@example.org", "from"},     /* not enabled: removed */
-	               {"dave@other.org", "both"},        /* another domain: kept */
+	               {"bob@example.org", "both"},             /* not enabled: removed */
+	               {"carol@example.org", "from"},           /* not enabled: removed */
+	               {"dave@other.org", "both"},              /* another domain: kept */
 	               {"room@conference.example.org", "both"}, /* not our domain: kept */
-	               {"example.org", "both"},           /* the server: kept */
-	               {"bot@example.org", "both"}},      /* the bot itself: kept */
+	               {"example.org", "both"},                 /* the server: kept */
+	               {"bot@example.org", "both"}},            /* the bot itself: kept */
 	              true);
-	EXPECT_EQ(actions(mirror),
-	          Strings({"remove bob@example.org", "remove carol@example.org"}));
+	EXPECT_EQ(actions(mirror), Strings({"remove bob@example.org", "remove carol@example.org"}));
 	/* Removed once: the server's pushes of the removal ask nothing more. */
 	mirror.roster({{"bob@example.org", "remove"}}, false);
 	mirror.roster({{"carol@example.org", "remove"}}, false);
@@ -582,7 +579,8 @@ TEST(Roster, OtherPoliciesKeepOwnDomainItemsThatAreNotEnabledLogins)
 		Mirror mirror;
 		mirror.set_enabled_logins({"alice"});
 		mirror.start(OWN_JID, policy, true);
-		mirror.roster({{"alice@example.org", "both"}, {"bob@example.org", "both"},
+		mirror.roster({{"alice@example.org", "both"},
+		               {"bob@example.org", "both"},
 		               {"dave@other.org", "both"}},
 		              true);
 		EXPECT_EQ(actions(mirror), Strings()) << "policy " << static_cast<int>(policy);
@@ -622,8 +620,8 @@ TEST(SubscriptionRequest, OpenfireUsersApprovesEnabledLoginsAndSubscribesBack)
 	mirror.set_enabled_logins({"alice"});
 	mirror.start(OWN_JID, Policy::openfire_users, true);
 	mirror.subscription_request("Alice@Example.org/phone");
-	EXPECT_EQ(actions(mirror), Strings({"approve alice@example.org",
-	                                    "add_and_subscribe alice@example.org"}));
+	EXPECT_EQ(actions(mirror),
+	          Strings({"approve alice@example.org", "add_and_subscribe alice@example.org"}));
 	/* The roster then arrives without her: she is not asked twice. */
 	mirror.roster({}, true);
 	EXPECT_EQ(actions(mirror), Strings());
@@ -641,10 +639,10 @@ TEST(SubscriptionRequest, OpenfireUsersRefusesEveryoneElse)
 {
 	Mirror mirror;
 	online(mirror, {"alice"}, Policy::openfire_users, true, subscribed({"alice"}));
-	mirror.subscription_request("bob@example.org/phone");   /* not enabled */
-	mirror.subscription_request("alice@other.org");         /* another domain */
-	mirror.subscription_request("bot@example.org/other");   /* the bot itself */
-	mirror.subscription_request("example.org");             /* the server */
+	mirror.subscription_request("bob@example.org/phone"); /* not enabled */
+	mirror.subscription_request("alice@other.org");       /* another domain */
+	mirror.subscription_request("bot@example.org/other"); /* the bot itself */
+	mirror.subscription_request("example.org");           /* the server */
 	EXPECT_EQ(actions(mirror), Strings({"refuse bob@example.org", "refuse alice@other.org",
 	                                    "refuse bot@example.org", "refuse example.org"}));
 }
@@ -672,8 +670,7 @@ TEST(SubscriptionRequest, NoneRefusesEveryoneEvenEnabledLogins)
 	online(mirror, {"alice"}, Policy::none, true, subscribed({"alice"}));
 	mirror.subscription_request("alice@example.org");
 	mirror.subscription_request("stranger@other.org");
-	EXPECT_EQ(actions(mirror),
-	          Strings({"refuse alice@example.org", "refuse stranger@other.org"}));
+	EXPECT_EQ(actions(mirror), Strings({"refuse alice@example.org", "refuse stranger@other.org"}));
 }
 
 TEST(SubscriptionRequest, APolicyChangeAppliesToTheNextRequest)
@@ -753,6 +750,138 @@ TEST(UnsubscribeRequest, AFreshRequestFromTheUserIsAcceptedAndSubscribedBack)
 	actions(mirror);
 
 	mirror.subscription_request("alice@example.org/phone");
-	EXPECT_EQ(actions(mirror), Strings({"approve alice@example.org",
-	                                    "add_and_subscribe alice@example.org"}));
+	EXPECT_EQ(actions(mirror),
+	          Strings({"approve alice@example.org", "add_and_subscribe alice@example.org"}));
+}
+
+/* ------------------------------------------------ xmpp_presence resources */
+
+namespace
+{
+
+/*
+ * xmpp_presence as the worker writes it: a reset empties it, then each
+ * change writes (available) or deletes (unavailable) one row.
+ */
+struct ResourceTable
+{
+	std::map<std::string, std::string> rows; /* "jid/resource" -> "show|status|priority" */
+
+	void apply(Mirror &mirror)
+	{
+		if (mirror.take_reset())
+			rows.clear();
+		for (const presence::ResourceChange &c : mirror.take_resource_changes())
+		{
+			const std::string key = c.jid + "/" + c.resource;
+			if (c.available)
+				rows[key] = c.show + "|" + c.status + "|" + std::to_string(c.priority);
+			else
+				rows.erase(key);
+		}
+	}
+};
+
+Update
+with_status(Update update, const std::string &status, int priority)
+{
+	update.status = status;
+	update.priority = priority;
+	return update;
+}
+
+} // namespace
+
+TEST(Resources, EachResourceOfAContactIsARowUntilItLeaves)
+{
+	Mirror mirror;
+	ResourceTable table;
+	online(mirror, {"alice"}, Policy::openfire_users, true, subscribed({"alice"}));
+	mirror.presence(with_status(available("Alice@Example.org/phone", "away"), "on the road", 5));
+	mirror.presence(available("alice@example.org/desk"));
+	table.apply(mirror);
+	EXPECT_EQ(table.rows,
+	          (std::map<std::string, std::string>{{"alice@example.org/phone", "away|on the road|5"},
+	                                              {"alice@example.org/desk", "||0"}}));
+
+	mirror.presence(with_status(available("alice@example.org/desk", "dnd"), "meeting", 0));
+	mirror.presence(unavailable("alice@example.org/phone"));
+	table.apply(mirror);
+	EXPECT_EQ(table.rows,
+	          (std::map<std::string, std::string>{{"alice@example.org/desk", "dnd|meeting|0"}}));
+}
+
+TEST(Resources, AwayResourcesAreRowsEvenWhenAwayIsNotAvailable)
+{
+	Mirror mirror;
+	ResourceTable table;
+	online(mirror, {"alice"}, Policy::openfire_users, false, subscribed({"alice"}));
+	mirror.presence(available("alice@example.org/phone", "xa"));
+	table.apply(mirror);
+	EXPECT_EQ(table.rows.count("alice@example.org/phone"), 1u);
+	EXPECT_EQ(changes(mirror), Strings{});
+}
+
+TEST(Resources, OnlyContactsWhosePresenceWeReceiveAreRows)
+{
+	Mirror mirror;
+	ResourceTable table;
+	online(
+	    mirror, {"alice"}, Policy::all, true,
+	    {{"alice@example.org", "both"}, {"dave@elsewhere.net", "to"}, {"eve@example.org", "from"}});
+	mirror.presence(available("alice@example.org/a"));
+	mirror.presence(available("dave@elsewhere.net/b"));
+	mirror.presence(available("eve@example.org/c"));     /* we do not see her: no row */
+	mirror.presence(available("mallory@example.net/d")); /* a stranger's directed presence */
+	mirror.presence(available("bot@example.org/other")); /* the bot's own other resource */
+	table.apply(mirror);
+	EXPECT_EQ(table.rows, (std::map<std::string, std::string>{{"alice@example.org/a", "||0"},
+	                                                          {"dave@elsewhere.net/b", "||0"}}));
+}
+
+TEST(Resources, UnavailableFromAResourceWithoutARowChangesNothing)
+{
+	Mirror mirror;
+	online(mirror, {"alice"}, Policy::openfire_users, true, subscribed({"alice"}));
+	mirror.presence(unavailable("alice@example.org/never-seen"));
+	EXPECT_TRUE(mirror.take_resource_changes().empty());
+}
+
+TEST(Resources, AContactLeavingTheRosterTakesItsRowsAlong)
+{
+	Mirror mirror;
+	ResourceTable table;
+	online(mirror, {"alice", "bob"}, Policy::openfire_users, true, subscribed({"alice", "bob"}));
+	mirror.presence(available("alice@example.org/a"));
+	mirror.presence(available("bob@example.org/b"));
+	table.apply(mirror);
+	mirror.set_enabled_logins({"bob"});            /* alice disabled */
+	mirror.unsubscribe_request("bob@example.org"); /* bob unsubscribes */
+	table.apply(mirror);
+	EXPECT_TRUE(table.rows.empty());
+}
+
+TEST(Resources, ARosterPushThatStopsOurSubscriptionRemovesTheRows)
+{
+	Mirror mirror;
+	ResourceTable table;
+	online(mirror, {"alice"}, Policy::openfire_users, true, subscribed({"alice"}));
+	mirror.presence(available("alice@example.org/a"));
+	table.apply(mirror);
+	mirror.roster({{"alice@example.org", "none"}}, false);
+	table.apply(mirror);
+	EXPECT_TRUE(table.rows.empty());
+}
+
+TEST(Resources, StopEmptiesTheTableThroughTheReset)
+{
+	Mirror mirror;
+	ResourceTable table;
+	online(mirror, {"alice"}, Policy::openfire_users, true, subscribed({"alice"}));
+	mirror.presence(available("alice@example.org/a"));
+	table.apply(mirror);
+	mirror.presence(available("alice@example.org/b")); /* pending at stop */
+	mirror.stop();
+	table.apply(mirror);
+	EXPECT_TRUE(table.rows.empty());
 }

@@ -69,19 +69,12 @@ TEST(SplitJid, TheFirstSlashStartsTheResource)
 TEST(CheckJid, AcceptsValidForms)
 {
 	for (const char *jid : {
-	         "user@example.org",
-	         "user@example.org/res",
-	         "user@example.org/res with spaces",
-	         "user@example.org/res/with/slashes",
-	         "user@example.org/res@at",
-	         "example.org",
-	         "example.org/resource",
-	         "User.Name+tag@Sub.EXAMPLE.org",
-	         "a@b",
-	         "user@127.0.0.1",
+	         "user@example.org", "user@example.org/res", "user@example.org/res with spaces",
+	         "user@example.org/res/with/slashes", "user@example.org/res@at", "example.org",
+	         "example.org/resource", "User.Name+tag@Sub.EXAMPLE.org", "a@b", "user@127.0.0.1",
 	         "user@localhost",
 	         "\xC3\xBC"
-	         "ser@d\xC3\xB6main.example", /* üser@dömain.example */
+	         "ser@d\xC3\xB6main.example",     /* üser@dömain.example */
 	         "user@example.org/\xE2\x98\x83", /* a snowman resource */
 	     })
 		EXPECT_EQ(check_jid(jid, "message_to"), "") << "for " << jid;
@@ -105,8 +98,7 @@ TEST(CheckJid, EmptyParts)
 	EXPECT_EQ(check_jid("@example.org", "message_to"),
 	          "message_to \"@example.org\" has an empty local part");
 	EXPECT_EQ(check_jid("user@", "message_to"), "message_to \"user@\" has an empty domain");
-	EXPECT_EQ(check_jid("user@/res", "message_to"),
-	          "message_to \"user@/res\" has an empty domain");
+	EXPECT_EQ(check_jid("user@/res", "message_to"), "message_to \"user@/res\" has an empty domain");
 	EXPECT_EQ(check_jid("/res", "message_to"), "message_to \"/res\" has an empty domain");
 	EXPECT_EQ(check_jid("user@example.org/", "message_to"),
 	          "message_to \"user@example.org/\" has an empty resource after '/'");
@@ -150,8 +142,8 @@ TEST(CheckJid, CharactersRfc7622ForbidsInLocalPart)
 			continue; /* a '/' starts the resource: tested below */
 		const std::string jid = std::string("us") + c + "er@example.org";
 		EXPECT_EQ(check_jid(jid, "message_to"),
-		          "message_to \"" + jid + "\" has a character not allowed in a local part: '" +
-		              c + "'")
+		          "message_to \"" + jid + "\" has a character not allowed in a local part: '" + c +
+		              "'")
 		    << "for " << jid;
 	}
 	/* With the '/' the "local part" is in the resource: a domain-only JID
@@ -165,8 +157,7 @@ TEST(CheckJid, CharactersForbiddenInDomain)
 	{
 		const std::string jid = std::string("user@exa") + c + "mple.org";
 		EXPECT_EQ(check_jid(jid, "message_to"),
-		          "message_to \"" + jid + "\" has a character not allowed in a domain: '" + c +
-		              "'")
+		          "message_to \"" + jid + "\" has a character not allowed in a domain: '" + c + "'")
 		    << "for " << jid;
 	}
 	/* A port is not part of a JID. */
@@ -176,8 +167,8 @@ TEST(CheckJid, CharactersForbiddenInDomain)
 
 TEST(CheckJid, MalformedDomain)
 {
-	for (const char *jid : {"user@.example.org", "user@example.org.", "user@example..org",
-	                        ".example.org", "user@."})
+	for (const char *jid :
+	     {"user@.example.org", "user@example.org.", "user@example..org", ".example.org", "user@."})
 		EXPECT_EQ(check_jid(jid, "message_to"),
 		          std::string("message_to \"") + jid + "\" has a malformed domain")
 		    << "for " << jid;
@@ -269,7 +260,7 @@ TEST(CheckJidRfc7622, RefusesDelAndC1ControlsInLocalPartAndDomain)
 TEST(CheckJidRfc7622, AcceptsOtherIpv6LiteralForms)
 {
 	for (const char *jid : {
-	         "[::1]",                       /* a server JID */
+	         "[::1]", /* a server JID */
 	         "[::1]/res",
 	         "user@[2001:DB8::1]",          /* upper-case hex */
 	         "user@[2001:db8:0:0:0:0:0:1]", /* uncompressed */
@@ -283,14 +274,14 @@ TEST(CheckJidRfc7622, AcceptsOtherIpv6LiteralForms)
 TEST(CheckJidRfc7622, RefusesMalformedIpLiterals)
 {
 	for (const char *jid : {
-	         "user@[::1",          /* unclosed */
-	         "user@[::1]:5222",    /* a port after it */
-	         "user@[]",            /* empty */
+	         "user@[::1",       /* unclosed */
+	         "user@[::1]:5222", /* a port after it */
+	         "user@[]",         /* empty */
 	         "user@[not-an-address]",
-	         "user@[1.2.3.4]",     /* RFC 3986: an IPv4 address is written without brackets */
+	         "user@[1.2.3.4]", /* RFC 3986: an IPv4 address is written without brackets */
 	         "user@[2001:db8::1::2]",
-	         "user@[::1%eth0]",    /* a zone id is not part of RFC 3986's IP-literal */
-	         "user@[v1.fe]",       /* IPvFuture: no server listens on one */
+	         "user@[::1%eth0]", /* a zone id is not part of RFC 3986's IP-literal */
+	         "user@[v1.fe]",    /* IPvFuture: no server listens on one */
 	     })
 		EXPECT_EQ(check_jid(jid, "message_to"),
 		          std::string("message_to \"") + jid +
@@ -387,15 +378,15 @@ TEST(CheckXmlText, AcceptsPlainTextAndTheThreeAllowedControls)
 
 TEST(CheckXmlText, AcceptsMultiByteCharactersUpToU10FFFF)
 {
-	EXPECT_EQ(check_xml_text("\xC2\x80", "message_body"), "");         /* U+0080 */
+	EXPECT_EQ(check_xml_text("\xC2\x80", "message_body"), "");          /* U+0080 */
 	EXPECT_EQ(check_xml_text("\xC3\xA9t\xC3\xA9", "message_body"), ""); /* été */
-	EXPECT_EQ(check_xml_text("\xE2\x82\xAC", "message_body"), "");     /* U+20AC euro */
-	EXPECT_EQ(check_xml_text("\xED\x9F\xBF", "message_body"), "");     /* U+D7FF */
-	EXPECT_EQ(check_xml_text("\xEE\x80\x80", "message_body"), "");     /* U+E000 */
-	EXPECT_EQ(check_xml_text("\xEF\xBF\xBD", "message_body"), "");     /* U+FFFD */
-	EXPECT_EQ(check_xml_text("\xF0\x90\x80\x80", "message_body"), ""); /* U+10000 */
-	EXPECT_EQ(check_xml_text("\xF0\x9F\x98\x80", "message_body"), ""); /* U+1F600 */
-	EXPECT_EQ(check_xml_text("\xF4\x8F\xBF\xBF", "message_body"), ""); /* U+10FFFF */
+	EXPECT_EQ(check_xml_text("\xE2\x82\xAC", "message_body"), "");      /* U+20AC euro */
+	EXPECT_EQ(check_xml_text("\xED\x9F\xBF", "message_body"), "");      /* U+D7FF */
+	EXPECT_EQ(check_xml_text("\xEE\x80\x80", "message_body"), "");      /* U+E000 */
+	EXPECT_EQ(check_xml_text("\xEF\xBF\xBD", "message_body"), "");      /* U+FFFD */
+	EXPECT_EQ(check_xml_text("\xF0\x90\x80\x80", "message_body"), "");  /* U+10000 */
+	EXPECT_EQ(check_xml_text("\xF0\x9F\x98\x80", "message_body"), "");  /* U+1F600 */
+	EXPECT_EQ(check_xml_text("\xF4\x8F\xBF\xBF", "message_body"), "");  /* U+10FFFF */
 }
 
 TEST(CheckXmlText, RefusesU0001)
@@ -426,8 +417,10 @@ TEST(CheckXmlText, RefusesEveryC0ControlButTabLfCr)
 		else
 			EXPECT_NE(check_xml_text(text, "t"), "") << "for " << c;
 	}
-	EXPECT_EQ(check_xml_text("\x0b", "t"), "t contains U+000B at byte 0, a character XML does not allow");
-	EXPECT_EQ(check_xml_text("\x1f", "t"), "t contains U+001F at byte 0, a character XML does not allow");
+	EXPECT_EQ(check_xml_text("\x0b", "t"),
+	          "t contains U+000B at byte 0, a character XML does not allow");
+	EXPECT_EQ(check_xml_text("\x1f", "t"),
+	          "t contains U+001F at byte 0, a character XML does not allow");
 }
 
 TEST(CheckXmlText, RefusesUFFFEAndUFFFF)
@@ -454,34 +447,51 @@ TEST(CheckXmlText, RefusesInvalidUtf8)
 	EXPECT_EQ(check_xml_text("\xFF", "message_body"), "message_body is not valid UTF-8 at byte 0");
 	EXPECT_EQ(check_xml_text("\xFE", "message_body"), "message_body is not valid UTF-8 at byte 0");
 	/* a lone continuation byte */
-	EXPECT_EQ(check_xml_text("ok\x80", "message_body"), "message_body is not valid UTF-8 at byte 2");
+	EXPECT_EQ(check_xml_text("ok\x80", "message_body"),
+	          "message_body is not valid UTF-8 at byte 2");
 	/* a lead byte without its continuation, at the end and in the middle */
-	EXPECT_EQ(check_xml_text("abc\xC3", "message_body"), "message_body is not valid UTF-8 at byte 3");
+	EXPECT_EQ(check_xml_text("abc\xC3", "message_body"),
+	          "message_body is not valid UTF-8 at byte 3");
 	EXPECT_EQ(check_xml_text("\xC3(", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xE2\x82", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xF0\x9F\x98", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xE2\x28\xA1", "message_body"), "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xE2\x82", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xF0\x9F\x98", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xE2\x28\xA1", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
 	/* Latin-1 text mistaken for UTF-8 */
-	EXPECT_EQ(check_xml_text("caf\xE9", "message_body"), "message_body is not valid UTF-8 at byte 3");
+	EXPECT_EQ(check_xml_text("caf\xE9", "message_body"),
+	          "message_body is not valid UTF-8 at byte 3");
 	/* beyond U+10FFFF, and the old 5- and 6-byte forms */
-	EXPECT_EQ(check_xml_text("\xF4\x90\x80\x80", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xF7\xBF\xBF\xBF", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xF8\x88\x80\x80\x80", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xFC\x84\x80\x80\x80\x80", "message_body"), "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xF4\x90\x80\x80", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xF7\xBF\xBF\xBF", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xF8\x88\x80\x80\x80", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xFC\x84\x80\x80\x80\x80", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
 }
 
 TEST(CheckXmlText, RefusesOverlongSequences)
 {
 	/* overlong NUL (Java's "modified UTF-8") */
-	EXPECT_EQ(check_xml_text("\xC0\x80", "message_body"), "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xC0\x80", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
 	/* overlong '/' in two, three and four bytes */
-	EXPECT_EQ(check_xml_text("\xC0\xAF", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xE0\x80\xAF", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xF0\x80\x80\xAF", "message_body"), "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xC0\xAF", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xE0\x80\xAF", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xF0\x80\x80\xAF", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
 	/* the largest overlong of each length */
-	EXPECT_EQ(check_xml_text("\xC1\xBF", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xE0\x9F\xBF", "message_body"), "message_body is not valid UTF-8 at byte 0");
-	EXPECT_EQ(check_xml_text("\xF0\x8F\xBF\xBF", "message_body"), "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xC1\xBF", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xE0\x9F\xBF", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
+	EXPECT_EQ(check_xml_text("\xF0\x8F\xBF\xBF", "message_body"),
+	          "message_body is not valid UTF-8 at byte 0");
 	/* the smallest non-overlong of each length is fine */
 	EXPECT_EQ(check_xml_text("\xC2\x80", "message_body"), "");
 	EXPECT_EQ(check_xml_text("\xE0\xA0\x80", "message_body"), "");
@@ -611,8 +621,7 @@ TEST(RowStanzaId, DiffersBetweenRowsAndBetweenInsertTimes)
 TEST(RowStanzaId, ExtremesAreUsableAsXmlAttributeValues)
 {
 	const int64_t max = std::numeric_limits<int64_t>::max();
-	EXPECT_EQ(row_stanza_id(max, max),
-	          "jabclnd-tx-9223372036854775807-9223372036854775807");
+	EXPECT_EQ(row_stanza_id(max, max), "jabclnd-tx-9223372036854775807-9223372036854775807");
 	/* insert times before 1970 are negative microseconds */
 	EXPECT_EQ(row_stanza_id(7, -1000000), "jabclnd-tx-7--1000000");
 	for (const std::string &id : {row_stanza_id(max, max), row_stanza_id(7, -1000000)})
