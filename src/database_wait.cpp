@@ -47,21 +47,48 @@ describe_obstacle(char *out, size_t size)
 	out[0] = '\0';
 	StartTransactionCommand();
 	const Oid database = get_database_oid(jabclnd_database, true);
-	if (!OidIsValid(database))
+	Oid role = InvalidOid;
+	if (jabclnd_role[0])
+	{
+		role = get_role_oid(jabclnd_role, true);
+		HeapTuple tuple =
+		    OidIsValid(role) ? SearchSysCache1(AUTHOID, ObjectIdGetDatum(role)) : nullptr;
+		if (!HeapTupleIsValid(tuple))
+			snprintf(out, size, "role \"%s\" (jabclnd.role) does not exist", jabclnd_role);
+		else
+		{
+			if (!((Form_pg_authid)GETSTRUCT(tuple))->rolcanlogin)
+				snprintf(out, size, "role \"%s\" (jabclnd.role) may not log in (NOLOGIN)",
+				         jabclnd_role);
+			ReleaseSysCache(tuple);
+		}
+	}
+	if (out[0] == '\0' && !OidIsValid(database))
 		snprintf(out, size, "database \"%s\" (jabclnd.database) does not exist", jabclnd_database);
-	else
+	else if (out[0] == '\0')
 	{
 		HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
 		if (HeapTupleIsValid(tuple))
 		{
-			if (!((Form_pg_database)GETSTRUCT(tuple))->datallowconn)
+			const Form_pg_database form = (Form_pg_database)GETSTRUCT(tuple);
+			/* -2: left invalid by an interrupted DROP DATABASE (15.4 and later). */
+			if (form->datconnlimit == -2)
+				snprintf(out, size,
+				         "database \"%s\" (jabclnd.database) is invalid (an interrupted DROP "
+				         "DATABASE); drop it",
+				         jabclnd_database);
+			else if (!form->datallowconn)
 				snprintf(out, size, "database \"%s\" (jabclnd.database) does not allow connections",
 				         jabclnd_database);
 			ReleaseSysCache(tuple);
 		}
+		if (out[0] == '\0' && OidIsValid(role) && !superuser_arg(role) &&
+		    pg_database_aclcheck(database, role, ACL_CONNECT) != ACLCHECK_OK)
+			snprintf(out, size,
+			         "role \"%s\" (jabclnd.role) has no CONNECT privilege on database "
+			         "\"%s\"",
+			         jabclnd_role, jabclnd_database);
 	}
-	if (out[0] == '\0' && jabclnd_role[0] && !OidIsValid(get_role_oid(jabclnd_role, true)))
-		snprintf(out, size, "role \"%s\" (jabclnd.role) does not exist", jabclnd_role);
 	CommitTransactionCommand();
 }
 
@@ -80,7 +107,7 @@ wait_for_database(void)
 		{
 			/* The next worker connects instead of waiting again. */
 			shared_state_end_connect();
-			ereport(LOG, (errmsg("jabclnd: database \"%s\" can be connected to now; the worker "
+			ereport(LOG, (errmsg("jabclnd: nothing keeps the worker from database \"%s\" now; it "
 			                     "restarts to connect",
 			                     jabclnd_database)));
 			proc_exit(1);

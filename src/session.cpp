@@ -29,7 +29,12 @@ const char *const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 const char *const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const char *const NS_SID = "urn:xmpp:sid:0";
 
-/* Bounds on what piles up between two takes, so a flood cannot eat memory. */
+/*
+ * Bounds on what piles up between two takes, so a flood cannot eat memory.
+ * Received messages have none: libstrophe counts every stanza it handed us
+ * as handled, so dropping one would lose it; and they cannot pile up, since
+ * a pump stops at the first one (one xmpp_run_once reads at most 4 kB).
+ */
 const size_t MAX_QUEUED_MESSAGES = 10000;
 const size_t MAX_QUEUED_LOG_LINES = 1000;
 /* How many xmpp_run_once calls one pump may make at most. */
@@ -234,7 +239,8 @@ connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
 				if (stream_error->text)
 					detail += std::string(": ") + stream_error->text;
 			}
-			session->on_disconnected(error, stream_error ? detail.c_str() : nullptr);
+			session->on_disconnected(error, stream_error ? detail.c_str() : nullptr,
+			                         stream_error && stream_error->type == XMPP_SE_CONFLICT);
 		}
 	}
 	catch (...)
@@ -324,8 +330,6 @@ Session::connect(const Account &account, const Options &options)
 	pending_failure_.clear();
 	abort_reason_.clear();
 	auth_failed_ = false;
-	stream_management_ = false;
-	stanzas_handled_ = stanzas_acked_ = 0;
 	bound_jid_.clear();
 	account_jid_ = account.jid;
 
@@ -441,24 +445,6 @@ Session::pump()
 	cut_short_ = !events_.messages.empty();
 }
 
-/*
- * Acknowledges every stanza handled so far, unasked (XEP-0198 allows it).
- * libstrophe answers only the server's requests, and a server may ask
- * rarely (Prosody's smacks_max_unacked_stanzas): all it holds unacknowledged
- * is delivered again after a lost connection, as duplicate rows. The
- * worker calls this only when every message handled is committed.
- */
-void
-Session::acknowledge()
-{
-	if (phase_ != Phase::online || !stream_management_ || stanzas_handled_ == stanzas_acked_ ||
-	    !events_.messages.empty())
-		return;
-	xmpp_send_raw_string(conn_, "<a xmlns='%s' h='%u'/>", XMPP_NS_SM,
-	                     static_cast<unsigned>(stanzas_handled_));
-	stanzas_acked_ = stanzas_handled_;
-}
-
 /* The text of the first child element called `name`, or ""; `present` says if there is one. */
 std::string
 Session::child_text(xmpp_stanza_t *stanza, const char *name, bool *present)
@@ -515,13 +501,14 @@ Session::on_connected()
 }
 
 void
-Session::on_disconnected(int error, const char *stream_error)
+Session::on_disconnected(int error, const char *stream_error, bool replaced)
 {
 	if (phase_ == Phase::idle)
 		return;
 	Ending ending;
 	ending.was_online = phase_ == Phase::online;
 	ending.auth_failed = auth_failed_;
+	ending.replaced = replaced;
 	if (!abort_reason_.empty())
 		ending.reason = abort_reason_;
 	else if (!pending_failure_.empty())
@@ -594,16 +581,6 @@ Session::on_stanza(xmpp_stanza_t *stanza)
 	const char *name = xmpp_stanza_get_name(stanza);
 	if (!name)
 		return;
-	const char *ns = xmpp_stanza_get_ns(stanza);
-	if (ns && strcmp(ns, XMPP_NS_SM) == 0)
-	{
-		if (strcmp(name, "enabled") == 0)
-			stream_management_ = true;
-		return;
-	}
-	/* Counted as the server counts what it sent (XEP-0198 "h"). */
-	if (stream_management_)
-		stanzas_handled_++;
 	if (strcmp(name, "message") == 0)
 		on_message(stanza);
 	else if (strcmp(name, "iq") == 0)
@@ -631,8 +608,6 @@ Session::on_message(xmpp_stanza_t *stanza)
 	message.subject = child_text(stanza, "subject", &message.has_subject);
 	if (!message.has_body && !message.has_subject)
 		return; /* chat states, receipts and the like: nothing to store */
-	if (events_.messages.size() >= MAX_QUEUED_MESSAGES)
-		return; /* unacknowledged by stream management: the server keeps it */
 	message.from = attribute(stanza, "from");
 	message.type = type.empty() ? "normal" : type;
 	message.id = attribute(stanza, "id");

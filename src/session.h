@@ -89,6 +89,7 @@ struct Ending
 {
 	bool was_online = false;
 	bool auth_failed = false;
+	bool replaced = false; /* another login took our full JID (stream error conflict) */
 	std::string reason;
 };
 
@@ -149,8 +150,6 @@ class Session
 	Phase phase() const { return phase_; }
 	/* Whether received messages wait for take_events(). */
 	bool holds_messages() const { return !events_.messages.empty(); }
-	/* XEP-0198: tells the server every stanza handled so far was processed. */
-	void acknowledge();
 	/* Whether the last pump stopped for a message: pump again without waiting. */
 	bool cut_short() const { return cut_short_; }
 	/* The connection's socket, or -1. Changes on every reconnect. */
@@ -180,7 +179,7 @@ class Session
 
 	/* Called from libstrophe callbacks (C functions in session.cpp). */
 	void on_connected();
-	void on_disconnected(int error, const char *stream_error);
+	void on_disconnected(int error, const char *stream_error, bool replaced);
 	void on_socket(int fd);
 	void on_log(int level, const char *area, const char *message);
 	void on_certificate_failure(const char *error);
@@ -215,10 +214,6 @@ class Session
 	std::string abort_reason_;
 	bool auth_failed_ = false;
 	bool cut_short_ = false;
-	/* Stream management (XEP-0198), counted modulo 2^32 as the XEP says. */
-	bool stream_management_ = false;
-	uint32_t stanzas_handled_ = 0;
-	uint32_t stanzas_acked_ = 0;
 	uint64_t next_id_ = 0;
 	Events events_;
 };

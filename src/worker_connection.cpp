@@ -242,7 +242,16 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 			publish(offline_state_, "");
 		return;
 	}
-	const int delay = backoff_.next_delay_ms();
+	/*
+	 * Replaced by another login with our full JID: most likely a second
+	 * installation on the same account. Each login would replace the
+	 * other's at once, and a successful login resets the backoff; this one
+	 * grows until the replacements stop.
+	 */
+	if (!ending.replaced)
+		replaced_backoff_.reset();
+	const int delay =
+	    ending.replaced ? replaced_backoff_.next_delay_ms() : backoff_.next_delay_ms();
 	next_login_ = after_ms(now, delay);
 	publish(ending.auth_failed ? WS_AUTH_FAILED : WS_OFFLINE, reason.c_str());
 	shared_state_set_next_retry(next_login_);

@@ -264,15 +264,23 @@ Worker::wait(TimestampTz now)
 	if (phase != session::Phase::idle && session_.cut_short() && received_.empty())
 		timeout = 0;
 
+	/*
+	 * A commit may have set its flag while a store unit ran: PostgreSQL
+	 * resets the latch itself in lock waits and synchronous-replication
+	 * waits, so the latch alone would not tell. Look before sleeping.
+	 */
+	if (shared_state_take_tables_changed())
+	{
+		tables_wanted_ = true;
+		return;
+	}
 	WaitEvent event;
 	if (WaitEventSetWait(wait_set_, timeout, &event, 1, PG_WAIT_EXTENSION) > 0 &&
 	    (event.events & WL_LATCH_SET))
-	{
 		ResetLatch(MyLatch);
-		/* Not every latch event is a commit (see shared_state_wake_worker). */
-		if (shared_state_take_tables_changed())
-			tables_wanted_ = true;
-	}
+	/* Not every latch event is a commit (see shared_state_wake_worker). */
+	if (shared_state_take_tables_changed())
+		tables_wanted_ = true;
 }
 
 /*
@@ -290,9 +298,6 @@ Worker::pump(TimestampTz &now)
 	now = GetCurrentTimestamp();
 	take_events(now);
 	record(now);
-	/* Once a burst is over and all it brought is committed. */
-	if (!session_.cut_short() && received_.empty() && !presence_pending())
-		session_.acknowledge();
 }
 
 [[noreturn]] void

@@ -164,6 +164,7 @@ class Worker
 	std::string ping_id_;
 	TimestampTz ping_deadline_ = 0;
 	Backoff backoff_;
+	Backoff replaced_backoff_; /* reset by any ending but a replacement */
 	std::string last_error_;
 
 	std::deque<InFlight> in_flight_;

@@ -196,6 +196,31 @@ def log_since(offset):
         return log.read()
 
 
+def test_a_commit_during_a_lock_wait_is_not_missed(online, rare_safety_poll, peer_factory):
+    """The worker waits for a lock inside a unit of work (PostgreSQL resets the process latch
+    in lock waits) while an application commits a row: the row is sent once the lock is gone,
+    not at the next safety poll (1 h here)."""
+    conn = rare_safety_poll
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    pid = status(conn)["worker_pid"]
+    locker = connect()
+    locker.autocommit = False
+    try:
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLE xmpp_rx_queue IN ACCESS EXCLUSIVE MODE")
+        alice.send_message(BOT, "blocks the worker")
+        wait_for("the worker to wait for the lock", lambda: scalar(
+            conn, "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", (pid,)),
+            timeout=10, interval=0.02)
+        query(conn, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                    "VALUES ('alice@localhost', 'committed during the lock wait')")
+        time.sleep(1)
+    finally:
+        locker.rollback()
+        locker.close()
+    alice.wait_message(lambda m: m["body"] == "committed during the lock wait", timeout=10)
+
+
 def test_a_missing_database_is_waited_for_without_a_restart_loop(online):
     """jabclnd.database names a database that does not exist yet: one failed connection (FATAL),
     then the worker waits quietly, saying so once, and connects soon after CREATE DATABASE."""
