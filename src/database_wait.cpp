@@ -115,8 +115,9 @@ wait_for_database(void)
 		if (strcmp(obstacle, reported) != 0)
 		{
 			ereport(LOG, (errmsg("jabclnd: %s; waiting for it", obstacle),
-			              errhint("Create it, or point jabclnd.database (and jabclnd.role) at one "
-			                      "that exists and reload.")));
+			              errhint("Fix that (CREATE DATABASE, CREATE ROLE ... LOGIN, GRANT "
+			                      "CONNECT), or point jabclnd.database and jabclnd.role elsewhere "
+			                      "and reload.")));
 			shared_state_set(WS_DATABASE_ERROR, "", obstacle);
 			strlcpy(reported, obstacle, sizeof reported);
 		}
