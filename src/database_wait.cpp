@@ -21,6 +21,7 @@
 #include "database_wait.h"
 #include "settings.h"
 #include "shared_state.h"
+#include "worker.h"
 
 /* How often the catalogs are looked at while waiting. */
 static const long DATABASE_POLL_MS = 5000;
@@ -121,16 +122,7 @@ wait_for_database(void)
 			shared_state_set(WS_DATABASE_ERROR, "", obstacle);
 			strlcpy(reported, obstacle, sizeof reported);
 		}
-		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, DATABASE_POLL_MS,
-		                PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			if (!jabclnd_enabled)
-				proc_exit(1);
-		}
+		if (sleep_until_reload(DATABASE_POLL_MS) && !jabclnd_enabled)
+			proc_exit(1);
 	}
 }

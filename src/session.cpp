@@ -229,7 +229,8 @@ connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
 		else if (event == XMPP_CONN_DISCONNECT || event == XMPP_CONN_FAIL)
 		{
 			std::string detail;
-			if (stream_error && stream_error->type == XMPP_SE_CONFLICT)
+			const bool replaced = stream_error && stream_error->type == XMPP_SE_CONFLICT;
+			if (replaced)
 				detail = "replaced by another login with the same JID and resource (stream error "
 				         "conflict): give each worker its own account, or its own resource in "
 				         "acc_jid";
@@ -239,8 +240,7 @@ connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
 				if (stream_error->text)
 					detail += std::string(": ") + stream_error->text;
 			}
-			session->on_disconnected(error, stream_error ? detail.c_str() : nullptr,
-			                         stream_error && stream_error->type == XMPP_SE_CONFLICT);
+			session->on_disconnected(error, stream_error ? detail.c_str() : nullptr, replaced);
 		}
 	}
 	catch (...)

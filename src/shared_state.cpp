@@ -67,25 +67,30 @@ shared_state_register_worker(void)
 	SpinLockRelease(&shared->mutex);
 }
 
+/* Sets one of the flags and returns what it was. */
+static bool
+exchange_flag(bool SharedState::*flag, bool value)
+{
+	bool was;
+
+	SpinLockAcquire(&shared->mutex);
+	was = shared->*flag;
+	shared->*flag = value;
+	SpinLockRelease(&shared->mutex);
+	return was;
+}
+
 /* Notes that a worker connects now; returns whether the last one died doing so. */
 bool
 shared_state_begin_connect(void)
 {
-	bool failed;
-
-	SpinLockAcquire(&shared->mutex);
-	failed = shared->connecting;
-	shared->connecting = true;
-	SpinLockRelease(&shared->mutex);
-	return failed;
+	return exchange_flag(&SharedState::connecting, true);
 }
 
 void
 shared_state_end_connect(void)
 {
-	SpinLockAcquire(&shared->mutex);
-	shared->connecting = false;
-	SpinLockRelease(&shared->mutex);
+	exchange_flag(&SharedState::connecting, false);
 }
 
 void
@@ -190,13 +195,7 @@ shared_state_wake_worker(void)
 bool
 shared_state_take_tables_changed(void)
 {
-	bool changed;
-
-	SpinLockAcquire(&shared->mutex);
-	changed = shared->tables_changed;
-	shared->tables_changed = false;
-	SpinLockRelease(&shared->mutex);
-	return changed;
+	return exchange_flag(&SharedState::tables_changed, false);
 }
 
 bool

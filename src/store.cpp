@@ -162,7 +162,7 @@ ensure_plans(void)
 	plans.reset_resources = prepare(schema, "DELETE FROM %s.xmpp_presence", 0, nullptr);
 	plans.write_resource =
 	    prepare(schema,
-	            "INSERT INTO %s.xmpp_presence AS p "
+	            "INSERT INTO %s.xmpp_presence "
 	            "(jid, resource, show, status, priority) "
 	            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (jid, resource) DO "
 	            "UPDATE SET show = $3, status = $4, priority = $5, since = now()",

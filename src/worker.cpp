@@ -94,18 +94,8 @@ on_worker_exit(int, Datum)
 void
 wait_for_reload(void)
 {
-	for (;;)
-	{
-		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			return;
-		}
-	}
+	while (!sleep_until_reload(-1))
+		;
 }
 
 /*
@@ -136,6 +126,21 @@ wait_for_other_database(void)
 }
 
 } // namespace
+
+bool
+sleep_until_reload(long timeout_ms)
+{
+	(void)WaitLatch(MyLatch,
+	                WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout_ms >= 0 ? WL_TIMEOUT : 0),
+	                timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (!ConfigReloadPending)
+		return false;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	return true;
+}
 
 void
 register_worker(void)

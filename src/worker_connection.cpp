@@ -265,9 +265,9 @@ Worker::take_events(TimestampTz now)
 {
 	session::Events events = session_.take_events();
 
+	/* The session hands on only lines at jabclnd.log_level or above. */
 	for (const session::LogLine &line : events.log)
-		if (line.level >= jabclnd_log_level)
-			ereport(LOG, (errmsg("jabclnd: libstrophe %s", line.text.c_str())));
+		ereport(LOG, (errmsg("jabclnd: libstrophe %s", line.text.c_str())));
 
 	if (events.came_online)
 	{
