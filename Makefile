@@ -1,16 +1,29 @@
 # jabclnd: a PostgreSQL extension that makes the database an XMPP client.
 # Built with PGXS: `make`, `make install`, `make installcheck` (against a
 # running server that preloads jabclnd; test/run sets one up).
+#
+# The sources live in four folders, one per world (README, "Source layout"):
+#   src/pg/      talks to PostgreSQL only
+#   src/xmpp/    talks to libstrophe only
+#   src/core/    pure C++17: neither
+#   src/worker/  joins them
+# The build keeps them apart: objects of src/xmpp and src/core are compiled
+# with JABCLND_NO_POSTGRES, src/core also with JABCLND_NO_LIBSTROPHE, and
+# the guard headers (src/core/no_postgres.h, src/pg/pg.h) stop the build
+# when a header of the wrong world is included.
 
 MODULE_big = jabclnd
 EXTENSION = jabclnd
 DATA = sql/jabclnd--1.0.sql
 PGFILEDESC = "jabclnd - XMPP client inside PostgreSQL"
 
-OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/*.cpp)))
+SRC_DIRS = src/pg src/xmpp src/core src/worker
+OBJS = $(patsubst %.cpp,%.o,$(sort $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.cpp))))
 
-# Every sql/*.sql except the extension script is a pg_regress test.
-REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/jabclnd--%,$(wildcard sql/*.sql))))
+# pg_regress: each test/regress/sql/NAME.sql is compared with
+# test/regress/expected/NAME.out.
+REGRESS = $(sort $(patsubst test/regress/sql/%.sql,%,$(wildcard test/regress/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test/regress
 
 PG_CONFIG ?= pg_config
 
@@ -19,15 +32,20 @@ STROPHE_LIBS := $(shell pkg-config --libs libstrophe)
 
 # PostgreSQL's headers are included as system headers so that their
 # warnings (the C++17 `register` keyword among them) are not ours; our own
-# code is held to -Wall -Wextra. CI adds WERROR=1.
-PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) $(STROPHE_CFLAGS)
+# code is held to -Wall -Wextra. CI adds WERROR=1. Includes name their
+# world: #include "core/stanza.h", "pg/store.h".
+PG_CPPFLAGS = -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server) $(STROPHE_CFLAGS)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register $(if $(WERROR),-Werror)
 # Header dependencies: PGXS tracks them only in a server built with
 # --enable-depend, and an object built against an old class layout from
-# session.h crashes the worker. -MMD writes src/*.d beside each object.
+# session.h crashes the worker. -MMD writes a .d beside each object.
 PG_CXXFLAGS += -MMD -MP
 # -lanl: getaddrinfo_a() (in libc itself since glibc 2.34; the stub library is harmless).
 SHLIB_LINK = $(STROPHE_LIBS) -lanl -lstdc++
+
+# The worlds, as the compiler sees them (see the top of this file).
+src/xmpp/%.o: override CPPFLAGS += -DJABCLND_NO_POSTGRES
+src/core/%.o: override CPPFLAGS += -DJABCLND_NO_POSTGRES -DJABCLND_NO_LIBSTROPHE
 
 # The server is built with LLVM JIT, so PGXS would also compile every .cpp
 # to bitcode with clang for inlining into JIT-compiled queries. Our code is

@@ -12,7 +12,7 @@
  * Vocabulary: the bot is bot@example.org; alice, bob and carol are logins
  * (openfire_users rows) on its domain.
  */
-#include "presence.h"
+#include "core/presence.h"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,13 @@
 /*
- * stanza_test.cpp: unit tests of src/stanza.cpp (JIDs, XML text, message
+ * stanza_test.cpp: unit tests of src/core/stanza.cpp (JID checks, XML text, message
  * types, the parts of a tx row, stanza ids), with GoogleTest.
  *
  * The strings these functions return end up in xmpp_tx_queue.submission_info,
  * where an operator reads them: their wording is asserted, not only whether
  * they are empty.
  */
-#include "stanza.h"
+#include "core/jid.h"
+#include "core/stanza.h"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +20,6 @@ using stanza::check_message_parts;
 using stanza::check_message_type;
 using stanza::check_xml_text;
 using stanza::row_stanza_id;
-using stanza::split_jid;
 
 namespace
 {
@@ -32,37 +32,6 @@ repeat(char c, size_t n)
 }
 
 } // namespace
-
-/* ------------------------------------------------------------ split_jid */
-
-TEST(SplitJid, SplitsLocalDomainResourceAndLowerCasesTheDomain)
-{
-	const stanza::Jid jid = split_jid("User@EXAMPLE.Org/Res");
-	EXPECT_EQ(jid.local, "User");
-	EXPECT_EQ(jid.domain, "example.org");
-	EXPECT_EQ(jid.resource, "Res");
-}
-
-TEST(SplitJid, DomainOnly)
-{
-	const stanza::Jid jid = split_jid("example.org");
-	EXPECT_EQ(jid.local, "");
-	EXPECT_EQ(jid.domain, "example.org");
-	EXPECT_EQ(jid.resource, "");
-}
-
-TEST(SplitJid, TheFirstSlashStartsTheResource)
-{
-	const stanza::Jid jid = split_jid("user@example.org/a/b@c");
-	EXPECT_EQ(jid.local, "user");
-	EXPECT_EQ(jid.domain, "example.org");
-	EXPECT_EQ(jid.resource, "a/b@c");
-
-	const stanza::Jid domain_only = split_jid("example.org/r@s");
-	EXPECT_EQ(domain_only.local, "");
-	EXPECT_EQ(domain_only.domain, "example.org");
-	EXPECT_EQ(domain_only.resource, "r@s");
-}
 
 /* ------------------------------------------------------------ check_jid */
 
@@ -268,7 +237,7 @@ TEST(CheckJidRfc7622, AcceptsOtherIpv6LiteralForms)
 	         "user@[fe80::1]/res with spaces",
 	     })
 		EXPECT_EQ(check_jid(jid, "message_to"), "") << "for " << jid;
-	EXPECT_EQ(split_jid("user@[2001:DB8::1]/r").domain, "[2001:db8::1]");
+	EXPECT_EQ(jid::split("user@[2001:DB8::1]/r").domain, "[2001:db8::1]");
 }
 
 TEST(CheckJidRfc7622, RefusesMalformedIpLiterals)

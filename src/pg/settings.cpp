@@ -1,0 +1,165 @@
+/*
+ * settings.cpp: definitions and checks of the jabclnd.* settings.
+ *
+ * Time settings carry units (GUC_UNIT_MS / GUC_UNIT_S) so that operators can
+ * write '10s' or '500ms'. Every bound below is what the worker relies on:
+ * the WaitEventSet timeout must fit in a long, the backoff must be able to
+ * double without overflow, a batch must fit in one SPI result.
+ */
+#include "pg/pg.h"
+#include "pg/settings.h"
+
+char *jabclnd_database = nullptr;
+char *jabclnd_role = nullptr;
+bool jabclnd_enabled = true;
+int jabclnd_safety_poll_interval_ms = 10000;
+int jabclnd_batch_size = 100;
+int jabclnd_max_stanza_size = 65536;
+int jabclnd_max_attempts = 5;
+int jabclnd_tls = TLS_REQUIRED;
+char *jabclnd_tls_ca_file = nullptr;
+bool jabclnd_tls_verify = true;
+int jabclnd_connect_timeout_ms = 30000;
+int jabclnd_retry_min_delay_ms = 1000;
+int jabclnd_retry_max_delay_ms = 300000;
+int jabclnd_ping_interval_ms = 60000;
+int jabclnd_log_level = XMPP_LOG_WARN;
+int jabclnd_subscriptions = SUBSCRIPTIONS_OPENFIRE_USERS;
+bool jabclnd_away_is_available = true;
+
+static const struct config_enum_entry tls_options[] = {
+    {"required", TLS_REQUIRED, false},
+    {"direct", TLS_DIRECT, false},
+    {"disabled", TLS_DISABLED, false},
+    {nullptr, 0, false},
+};
+
+static const struct config_enum_entry subscription_options[] = {
+    {"openfire_users", SUBSCRIPTIONS_OPENFIRE_USERS, false},
+    {"all", SUBSCRIPTIONS_ALL, false},
+    {"none", SUBSCRIPTIONS_NONE, false},
+    {nullptr, 0, false},
+};
+
+static const struct config_enum_entry log_level_options[] = {
+    {"debug", XMPP_LOG_DEBUG, false}, {"info", XMPP_LOG_INFO, false},
+    {"warn", XMPP_LOG_WARN, false},   {"warning", XMPP_LOG_WARN, true},
+    {"error", XMPP_LOG_ERROR, false}, {nullptr, 0, false},
+};
+
+/*
+ * An empty database name would make every worker start fail with a
+ * connection error far from its cause: refuse it where it is written.
+ */
+static bool
+check_database_name(char **newval, void **, GucSource)
+{
+	if (*newval == nullptr || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("jabclnd.database must name a database.");
+		return false;
+	}
+	return true;
+}
+
+void
+define_settings(void)
+{
+	DefineCustomStringVariable(
+	    "jabclnd.database", "Database the jabclnd worker connects to.",
+	    "CREATE EXTENSION jabclnd is accepted only in this database. Changing it restarts the "
+	    "worker.",
+	    &jabclnd_database, "postgres", PGC_SIGHUP, 0, check_database_name, nullptr, nullptr);
+
+	DefineCustomStringVariable(
+	    "jabclnd.role", "Role the jabclnd worker connects as.",
+	    "Empty means the bootstrap superuser. Changing it restarts the worker.", &jabclnd_role, "",
+	    PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomBoolVariable(
+	    "jabclnd.enabled", "Whether the jabclnd worker runs.",
+	    "When off, the worker logs out, leaves the database (so that it can be dropped) and "
+	    "waits for the setting to come back on.",
+	    &jabclnd_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.safety_poll_interval",
+	    "How often the idle worker looks at the queue without being woken.",
+	    "Commits wake the worker at once; this covers rows written with triggers disabled.",
+	    &jabclnd_safety_poll_interval_ms, 10000, 100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	    nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.batch_size", "Rows of xmpp_tx_queue sent per batch before waiting for the server.",
+	    nullptr, &jabclnd_batch_size, 100, 1, 10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.max_stanza_size", "Largest stanza the worker sends.",
+	    "Larger rows fail instead of making the server close the stream. Keep it below the "
+	    "server's own limit (Prosody: c2s_stanza_size_limit, 256kB).",
+	    &jabclnd_max_stanza_size, 65536, 256, 16 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE, nullptr,
+	    nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.max_attempts", "How many times a row is sent before it is failed.",
+	    "A row whose sending keeps losing the connection is marked failed after this many tries.",
+	    &jabclnd_max_attempts, 5, 1, 1000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomEnumVariable("jabclnd.tls", "How the worker secures its XMPP connection.",
+	                         "required: STARTTLS, mandatory; direct: TLS from the first byte "
+	                         "(XEP-0368); disabled: plain text, for a trusted loopback only.",
+	                         &jabclnd_tls, TLS_REQUIRED, tls_options, PGC_SIGHUP, 0, nullptr,
+	                         nullptr, nullptr);
+
+	DefineCustomStringVariable("jabclnd.tls_ca_file",
+	                           "File of CA certificates that verify the XMPP server.",
+	                           "Empty means the system's trust store.", &jabclnd_tls_ca_file, "",
+	                           PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomBoolVariable("jabclnd.tls_verify", "Whether the server certificate is verified.",
+	                         "Off accepts any certificate and logs a warning at every login.",
+	                         &jabclnd_tls_verify, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.connect_timeout", "Longest time a login may take.",
+	    "Covers the TCP connect, the TLS handshake and authentication; a login that takes longer "
+	    "is abandoned and retried later.",
+	    &jabclnd_connect_timeout_ms, 30000, 1000, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	    nullptr, nullptr);
+
+	DefineCustomIntVariable("jabclnd.retry_min_delay",
+	                        "First delay before logging in again after a failure.", nullptr,
+	                        &jabclnd_retry_min_delay_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP,
+	                        GUC_UNIT_MS, nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.retry_max_delay", "Longest delay between login attempts.",
+	    "Delays double from jabclnd.retry_min_delay up to this, with random jitter.",
+	    &jabclnd_retry_max_delay_ms, 300000, 10, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	    nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.ping_interval", "How often the worker pings the XMPP server (XEP-0199).",
+	    "A ping without an answer within this interval counts the connection as dead.",
+	    &jabclnd_ping_interval_ms, 60000, 1000, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	    nullptr, nullptr);
+
+	DefineCustomEnumVariable(
+	    "jabclnd.log_level", "Least severe libstrophe message written to the server log.",
+	    "Passwords and SASL exchanges are never logged, at any level.", &jabclnd_log_level,
+	    XMPP_LOG_WARN, log_level_options, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomEnumVariable(
+	    "jabclnd.subscriptions", "Whose presence subscription requests the worker accepts.",
+	    "openfire_users: enabled users of openfire_users on the account's domain; all: anyone; "
+	    "none: no one. Requests not accepted are answered with unsubscribed.",
+	    &jabclnd_subscriptions, SUBSCRIPTIONS_OPENFIRE_USERS, subscription_options, PGC_SIGHUP, 0,
+	    nullptr, nullptr, nullptr);
+
+	DefineCustomBoolVariable(
+	    "jabclnd.away_is_available", "Whether away, xa and dnd count as available.",
+	    "When off, a user whose every resource is away, xa or dnd is mirrored as not available.",
+	    &jabclnd_away_is_available, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	MarkGUCPrefixReserved("jabclnd");
+}

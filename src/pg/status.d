@@ -1,0 +1,3 @@
+src/pg/status.o: src/pg/status.cpp src/pg/pg.h src/pg/shared_state.h
+src/pg/pg.h:
+src/pg/shared_state.h:

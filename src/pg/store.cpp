@@ -1,0 +1,500 @@
+/*
+ * store.cpp: the worker's SQL, run through SPI.
+ *
+ * Vocabulary: a "unit" is one transaction doing one job (load the account,
+ * claim a batch, record outcomes). run_unit() gives each the same frame:
+ * statement timestamp, transaction, snapshot, SPI, and one PG_TRY that
+ * turns any error into a rollback, a log line and a false return. This
+ * file holds no C++ object with a destructor, so a longjmp from an error
+ * never skips one (DESIGN.md, "Two worlds, one boundary").
+ *
+ * Statements are prepared once per installation of the extension and kept
+ * (SPI_keepplan); DROP/CREATE EXTENSION gives a new extension oid and the
+ * plans are prepared again against the new tables.
+ */
+#include "pg/pg.h"
+#include "pg/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The plans; all null until the extension is found. */
+struct Plans
+{
+	Oid extension;
+	SPIPlanPtr account;
+	SPIPlanPtr claim;
+	SPIPlanPtr mark_sent;
+	SPIPlanPtr mark_failed;
+	SPIPlanPtr insert_rx;
+	SPIPlanPtr logins;
+	SPIPlanPtr reset_presence;
+	SPIPlanPtr set_presence;
+	SPIPlanPtr reset_resources;
+	SPIPlanPtr write_resource;
+	SPIPlanPtr delete_resource;
+};
+
+static Plans plans = {};
+static char last_error[1024];
+
+/* Payloads of NOTIFY must stay under 8000 bytes: ids are sent in chunks. */
+static const int NOTIFY_PAYLOAD_LIMIT = 7900;
+
+const char *
+store_last_error(void)
+{
+	return last_error;
+}
+
+static SPIPlanPtr
+prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
+{
+	char sql[1024];
+	SPIPlanPtr plan;
+
+	snprintf(sql, sizeof sql, format, schema, schema);
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == nullptr)
+		elog(ERROR, "jabclnd: SPI_prepare failed for \"%s\": %s", sql,
+		     SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "jabclnd: SPI_keepplan failed");
+	return plan;
+}
+
+static void
+forget_plans(void)
+{
+	SPIPlanPtr *all[] = {&plans.account,        &plans.claim,          &plans.mark_sent,
+	                     &plans.mark_failed,    &plans.insert_rx,      &plans.logins,
+	                     &plans.reset_presence, &plans.set_presence,   &plans.reset_resources,
+	                     &plans.write_resource, &plans.delete_resource};
+	for (SPIPlanPtr *plan : all)
+	{
+		if (*plan)
+			SPI_freeplan(*plan);
+		*plan = nullptr;
+	}
+	plans.extension = InvalidOid;
+}
+
+/*
+ * Makes sure the plans match the installed extension; returns false when
+ * the extension is not installed in this database.
+ */
+static bool
+ensure_plans(void)
+{
+	Oid extension = get_extension_oid("jabclnd", true);
+	Oid claim_types[] = {INT4OID, INT8OID};
+	Oid int8_array[] = {INT8ARRAYOID};
+	Oid failed_types[] = {INT8OID, TEXTOID};
+	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid presence_types[] = {TEXTOID, BOOLOID};
+	Oid resource_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+	const char *schema;
+
+	if (extension == plans.extension && OidIsValid(extension))
+		return true;
+	forget_plans();
+	if (!OidIsValid(extension))
+		return false;
+
+	/* PostgreSQL 15 does not export get_extension_schema(): ask the catalog. */
+	char query[128];
+	snprintf(query, sizeof query,
+	         "SELECT extnamespace::pg_catalog.regnamespace::text FROM pg_catalog.pg_extension "
+	         "WHERE oid = %u",
+	         extension);
+	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "jabclnd: could not find the schema of extension jabclnd");
+	/* regnamespace output is already quoted where needed. */
+	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	plans.account = prepare(schema,
+	                        "SELECT acc_jid, acc_pass, srv_host, port FROM %s.xmpp_accounts "
+	                        "WHERE enabled ORDER BY id LIMIT 1",
+	                        0, nullptr);
+	/*
+	 * SKIP LOCKED: a row someone holds locked is not ours to send now, and
+	 * must not stall the rows behind it. The attempt is counted as it is
+	 * claimed, so a row whose sending keeps killing the connection is
+	 * recognised however the worker dies.
+	 */
+	plans.claim =
+	    prepare(schema,
+	            "WITH batch AS (SELECT id FROM %s.xmpp_tx_queue "
+	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
+	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+	            "UPDATE %s.xmpp_tx_queue q "
+	            "SET submission_attempts = q.submission_attempts + 1 "
+	            "FROM batch WHERE q.id = batch.id "
+	            "RETURNING q.id, "
+	            "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
+	            "q.submission_attempts, q.message_stanza, q.message_to, "
+	            "q.message_type, q.message_subject, q.message_body",
+	            2, claim_types);
+	plans.mark_sent = prepare(schema,
+	                          "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
+	                          "WHERE id = ANY($1) AND submission_timestamp IS NULL",
+	                          1, int8_array);
+	plans.mark_failed = prepare(schema,
+	                            "UPDATE %s.xmpp_tx_queue SET submission_failed = true, "
+	                            "submission_info = $2 WHERE id = $1",
+	                            2, failed_types);
+	plans.insert_rx = prepare(schema,
+	                          "INSERT INTO %s.xmpp_rx_queue (message_stanza, message_from, "
+	                          "message_type, message_id, message_subject, message_body) "
+	                          "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+	                          6, rx_types);
+	plans.logins = prepare(
+	    schema, "SELECT DISTINCT lower(login) FROM %s.openfire_users WHERE enabled", 0, nullptr);
+	plans.reset_presence = prepare(schema,
+	                               "UPDATE %s.openfire_users SET available = false, "
+	                               "available_timestamp = now() WHERE available",
+	                               0, nullptr);
+	/* available_timestamp changes only when available does. */
+	plans.set_presence = prepare(schema,
+	                             "UPDATE %s.openfire_users SET available = $2, "
+	                             "available_timestamp = now() "
+	                             "WHERE lower(login) = $1 AND available <> $2",
+	                             2, presence_types);
+	plans.reset_resources = prepare(schema, "DELETE FROM %s.xmpp_presence", 0, nullptr);
+	plans.write_resource =
+	    prepare(schema,
+	            "INSERT INTO %s.xmpp_presence "
+	            "(jid, resource, show, status, priority) "
+	            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (jid, resource) DO "
+	            "UPDATE SET show = $3, status = $4, priority = $5, since = now()",
+	            5, resource_types);
+	plans.delete_resource = prepare(
+	    schema, "DELETE FROM %s.xmpp_presence WHERE jid = $1 AND resource = $2", 2, resource_types);
+	plans.extension = extension;
+	return true;
+}
+
+typedef void (*UnitBody)(void *arg);
+
+/*
+ * Runs `body` in a transaction of its own. The statement timestamp is set
+ * before the transaction starts, so now() in the unit is the unit's time,
+ * not the worker's start time. After commit, pgstat_report_stat makes the
+ * writes visible to autovacuum.
+ */
+/* Whether a unit's commit must reach the disk before the worker goes on. */
+enum class Durability
+{
+	flushed, /* synchronous_commit as configured */
+	relaxed  /* synchronous_commit = off: losing this commit in a crash is harmless */
+};
+
+static bool
+run_unit(const char *what, Durability durability, UnitBody body, void *arg)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, what);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "jabclnd: SPI_connect failed");
+		if (durability == Durability::relaxed)
+			(void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+			                        GUC_ACTION_LOCAL, true, 0, false);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		body(arg);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData *error;
+
+		MemoryContextSwitchTo(caller_context);
+		error = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		snprintf(last_error, sizeof last_error, "%s: %s", what, error->message);
+		ereport(LOG, (errmsg("jabclnd: %s failed: %s", what, error->message),
+		              error->detail ? errdetail_internal("%s", error->detail) : 0,
+		              errhint("The worker retries in a few seconds.")));
+		FreeErrorData(error);
+		/*
+		 * A failed statement may have a plan pointing at dropped tables:
+		 * have the next unit prepare them again, inside its transaction.
+		 */
+		plans.extension = InvalidOid;
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller_context);
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, nullptr);
+	return ok;
+}
+
+/* A copy of column `column` of the current SPI row in `context`, or null. */
+static char *
+copy_column(MemoryContext context, HeapTuple tuple, int column)
+{
+	char *value = SPI_getvalue(tuple, SPI_tuptable->tupdesc, column);
+	return value ? MemoryContextStrdup(context, value) : nullptr;
+}
+
+static int64
+int64_column(HeapTuple tuple, int column)
+{
+	bool isnull;
+	Datum value = SPI_getbinval(tuple, SPI_tuptable->tupdesc, column, &isnull);
+	return isnull ? 0 : DatumGetInt64(value);
+}
+
+static int32
+int32_column(HeapTuple tuple, int column)
+{
+	bool isnull;
+	Datum value = SPI_getbinval(tuple, SPI_tuptable->tupdesc, column, &isnull);
+	return isnull ? 0 : DatumGetInt32(value);
+}
+
+/* ------------------------------------------------------------ account */
+
+struct LoadAccountArgs
+{
+	MemoryContext results;
+	TablesSnapshot *snapshot;
+};
+
+static void
+load_account_body(void *arg)
+{
+	LoadAccountArgs *args = static_cast<LoadAccountArgs *>(arg);
+	TablesSnapshot *snapshot = args->snapshot;
+
+	memset(snapshot, 0, sizeof *snapshot);
+	snapshot->tables = TablesFound::missing;
+	if (!ensure_plans())
+		return;
+	snapshot->tables = TablesFound::present;
+
+	if (SPI_execute_plan(plans.account, nullptr, nullptr, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "jabclnd: reading xmpp_accounts failed");
+	if (SPI_processed == 1)
+	{
+		HeapTuple row = SPI_tuptable->vals[0];
+		snapshot->account.found = true;
+		snapshot->account.jid = copy_column(args->results, row, 1);
+		snapshot->account.password = copy_column(args->results, row, 2);
+		snapshot->account.host = copy_column(args->results, row, 3);
+		snapshot->account.port = int32_column(row, 4);
+	}
+
+	if (SPI_execute_plan(plans.logins, nullptr, nullptr, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "jabclnd: reading openfire_users failed");
+	snapshot->login_count = static_cast<int>(SPI_processed);
+	snapshot->logins = static_cast<char **>(
+	    MemoryContextAllocZero(args->results, sizeof(char *) * (SPI_processed + 1)));
+	for (uint64 i = 0; i < SPI_processed; i++)
+		snapshot->logins[i] = copy_column(args->results, SPI_tuptable->vals[i], 1);
+}
+
+bool
+store_load_account(MemoryContext results, TablesSnapshot *snapshot)
+{
+	LoadAccountArgs args = {results, snapshot};
+	return run_unit("loading the XMPP account", Durability::relaxed, load_account_body, &args);
+}
+
+/* -------------------------------------------------------------- claim */
+
+struct ClaimArgs
+{
+	MemoryContext results;
+	int limit;
+	int64 after_id;
+	TxRow **rows;
+	int *row_count;
+};
+
+static void
+claim_body(void *arg)
+{
+	ClaimArgs *args = static_cast<ClaimArgs *>(arg);
+	Datum arguments[2] = {Int32GetDatum(args->limit), Int64GetDatum(args->after_id)};
+
+	*args->row_count = 0;
+	*args->rows = nullptr;
+	if (!ensure_plans())
+		return;
+	if (SPI_execute_plan(plans.claim, arguments, nullptr, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "jabclnd: claiming rows of xmpp_tx_queue failed");
+	if (SPI_processed == 0)
+		return;
+
+	TxRow *rows =
+	    static_cast<TxRow *>(MemoryContextAllocZero(args->results, sizeof(TxRow) * SPI_processed));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple tuple = SPI_tuptable->vals[i];
+		rows[i].id = int64_column(tuple, 1);
+		rows[i].inserted_us = int64_column(tuple, 2);
+		rows[i].attempts = int32_column(tuple, 3);
+		rows[i].stanza = copy_column(args->results, tuple, 4);
+		rows[i].to = copy_column(args->results, tuple, 5);
+		rows[i].type = copy_column(args->results, tuple, 6);
+		rows[i].subject = copy_column(args->results, tuple, 7);
+		rows[i].body = copy_column(args->results, tuple, 8);
+	}
+	*args->rows = rows;
+	*args->row_count = static_cast<int>(SPI_processed);
+}
+
+bool
+store_claim_batch(MemoryContext results, int limit, int64_t after_id, TxRow **rows, int *row_count)
+{
+	ClaimArgs args = {results, limit, after_id, rows, row_count};
+	/*
+	 * A claim only counts an attempt: if a crash loses that, the row is
+	 * tried once more than jabclnd.max_attempts. Not waiting for its flush
+	 * halves the WAL flushes per batch.
+	 */
+	return run_unit("claiming rows of xmpp_tx_queue", Durability::relaxed, claim_body, &args);
+}
+
+/* ------------------------------------------------------------- record */
+
+static void
+mark_sent(const Outcomes *outcomes)
+{
+	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * outcomes->sent_count));
+	for (int i = 0; i < outcomes->sent_count; i++)
+		ids[i] = Int64GetDatum(outcomes->sent_ids[i]);
+	ArrayType *array = construct_array(ids, outcomes->sent_count, INT8OID, sizeof(int64),
+	                                   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	Datum argument = PointerGetDatum(array);
+	if (SPI_execute_plan(plans.mark_sent, &argument, nullptr, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "jabclnd: marking rows of xmpp_tx_queue sent failed");
+}
+
+static void
+mark_failed(const RowFailure *failure)
+{
+	Datum arguments[2] = {Int64GetDatum(failure->id), CStringGetTextDatum(failure->reason)};
+	if (SPI_execute_plan(plans.mark_failed, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "jabclnd: marking row %lld of xmpp_tx_queue failed failed",
+		     static_cast<long long>(failure->id));
+}
+
+static void
+set_presence(const PresenceRow *change)
+{
+	Datum arguments[2] = {CStringGetTextDatum(change->login), BoolGetDatum(change->available)};
+	if (SPI_execute_plan(plans.set_presence, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "jabclnd: updating openfire_users.available failed");
+}
+
+static Datum
+text_or_null(const char *value, char *null_flag)
+{
+	*null_flag = value ? ' ' : 'n';
+	return value ? CStringGetTextDatum(value) : Datum(0);
+}
+
+/* One resource of a contact into xmpp_presence (or out of it). */
+static void
+write_resource(const ResourceRow *row)
+{
+	Datum arguments[5];
+	char nulls[6] = "     ";
+
+	arguments[0] = CStringGetTextDatum(row->jid);
+	arguments[1] = CStringGetTextDatum(row->resource);
+	if (!row->available)
+	{
+		if (SPI_execute_plan(plans.delete_resource, arguments, nulls, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "jabclnd: deleting from xmpp_presence failed");
+		return;
+	}
+	arguments[2] = text_or_null(row->show, &nulls[2]);
+	arguments[3] = text_or_null(row->status, &nulls[3]);
+	arguments[4] = Int32GetDatum(row->priority);
+	if (SPI_execute_plan(plans.write_resource, arguments, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "jabclnd: writing xmpp_presence failed");
+}
+
+/* Inserts one received message; appends its id to the NOTIFY payload being built. */
+static void
+insert_received(const RxRow *row, StringInfo payload)
+{
+	Datum arguments[6];
+	char nulls[7] = "      ";
+
+	arguments[0] = text_or_null(row->stanza, &nulls[0]);
+	arguments[1] = text_or_null(row->from, &nulls[1]);
+	arguments[2] = text_or_null(row->type, &nulls[2]);
+	arguments[3] = text_or_null(row->id, &nulls[3]);
+	arguments[4] = text_or_null(row->subject, &nulls[4]);
+	arguments[5] = text_or_null(row->body, &nulls[5]);
+	if (SPI_execute_plan(plans.insert_rx, arguments, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+	    SPI_processed != 1)
+		elog(ERROR, "jabclnd: inserting into xmpp_rx_queue failed");
+
+	int64 id = int64_column(SPI_tuptable->vals[0], 1);
+	if (payload->len > NOTIFY_PAYLOAD_LIMIT)
+	{
+		Async_Notify("jabclnd_rx", payload->data);
+		resetStringInfo(payload);
+	}
+	appendStringInfo(payload, "%s%lld", payload->len ? "," : "", static_cast<long long>(id));
+}
+
+static void
+record_body(void *arg)
+{
+	const Outcomes *outcomes = static_cast<const Outcomes *>(arg);
+	StringInfoData payload;
+
+	if (!ensure_plans())
+	{
+		/* No tables, no flags to reset; but rows to record must not vanish silently. */
+		if (outcomes->sent_count || outcomes->failure_count || outcomes->received_count)
+			elog(ERROR, "the jabclnd extension was dropped from this database");
+		return;
+	}
+	if (outcomes->sent_count > 0)
+		mark_sent(outcomes);
+	for (int i = 0; i < outcomes->failure_count; i++)
+		mark_failed(&outcomes->failures[i]);
+
+	if (outcomes->reset_presence &&
+	    (SPI_execute_plan(plans.reset_presence, nullptr, nullptr, false, 0) != SPI_OK_UPDATE ||
+	     SPI_execute_plan(plans.reset_resources, nullptr, nullptr, false, 0) != SPI_OK_DELETE))
+		elog(ERROR, "jabclnd: resetting openfire_users.available and xmpp_presence failed");
+	for (int i = 0; i < outcomes->presence_count; i++)
+		set_presence(&outcomes->presence[i]);
+	for (int i = 0; i < outcomes->resource_count; i++)
+		write_resource(&outcomes->resources[i]);
+
+	initStringInfo(&payload);
+	for (int i = 0; i < outcomes->received_count; i++)
+		insert_received(&outcomes->received[i], &payload);
+	/* Delivered at commit, with the rows: a listener never sees an id it cannot read. */
+	if (payload.len > 0)
+		Async_Notify("jabclnd_rx", payload.data);
+}
+
+bool
+store_record(const Outcomes *outcomes)
+{
+	/*
+	 * Flushed: a received message must be on disk before the server learns
+	 * (from our next stream-management ack) that we have it, and a row
+	 * marked sent must stay marked, or a crash would send it again.
+	 */
+	return run_unit("recording XMPP traffic", Durability::flushed, record_body,
+	                const_cast<Outcomes *>(outcomes));
+}

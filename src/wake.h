@@ -1,7 +1,0 @@
-/*
- * wake.h: waking the worker when a writing transaction commits.
- */
-#pragma once
-
-/* Registers the transaction callback; called once from _PG_init. */
-void register_wake_at_commit(void);

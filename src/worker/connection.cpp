@@ -1,0 +1,349 @@
+/*
+ * connection.cpp: the worker's XMPP connection: looking up the server,
+ * logging in (under jabclnd.connect_timeout), out and over, backoff
+ * between attempts, keep-alive pings, and the events libstrophe reports,
+ * presence among them.
+ */
+#include <algorithm>
+
+#include "core/jid.h"
+#include "worker/worker.h"
+
+#include "pg/settings.h"
+
+namespace
+{
+
+/* How long a graceful logout may take at shutdown or restart. */
+const int LOGOUT_MS = 1000;
+
+session::Tls
+tls_setting(void)
+{
+	switch (jabclnd_tls)
+	{
+	case TLS_DIRECT:
+		return session::Tls::direct;
+	case TLS_DISABLED:
+		return session::Tls::disabled;
+	default:
+		return session::Tls::required;
+	}
+}
+
+} // namespace
+
+presence::Policy
+subscription_policy(void)
+{
+	switch (jabclnd_subscriptions)
+	{
+	case SUBSCRIPTIONS_ALL:
+		return presence::Policy::all;
+	case SUBSCRIPTIONS_NONE:
+		return presence::Policy::none;
+	default:
+		return presence::Policy::openfire_users;
+	}
+}
+
+/* The next delay of `backoff`, with the retry settings as they are now. */
+int
+Worker::next_backoff_ms(Backoff &backoff)
+{
+	return backoff.next_delay_ms(jabclnd_retry_min_delay_ms, jabclnd_retry_max_delay_ms,
+	                             pg_prng_double(&pg_global_prng_state));
+}
+
+void
+Worker::log_out()
+{
+	if (session_.phase() == session::Phase::idle)
+		return;
+	/*
+	 * Received messages whose rows are not committed (the database failed)
+	 * must not be acknowledged, and a polite logout runs libstrophe, which
+	 * would: drop the connection instead; the server keeps them for the
+	 * next login (see jid_to_bind in session.cpp).
+	 */
+	if (!received_.empty())
+	{
+		session_.abort("logged out with received messages not yet recorded");
+		return;
+	}
+	session_.disconnect();
+	const TimestampTz give_up = after_ms(GetCurrentTimestamp(), LOGOUT_MS);
+	while (session_.phase() != session::Phase::idle && GetCurrentTimestamp() < give_up)
+	{
+		session_.pump();
+		/*
+		 * A message arriving now cannot be recorded (the worker is on its
+		 * way out): drop the connection before libstrophe acknowledges
+		 * it, so that the server keeps it for the next login.
+		 */
+		if (session_.holds_messages())
+			break;
+		pg_usleep(10000);
+	}
+	session_.abort("logged out");
+}
+
+/*
+ * A login starts with the server's address: srv_host, or the JID's domain.
+ * The lookup runs beside the loop (resolver.h) under the same deadline as
+ * the rest of the login.
+ */
+void
+Worker::look_up_server(TimestampTz now)
+{
+	if (!have_account_)
+	{
+		lookup_.reset();
+		return;
+	}
+	if (!lookup_)
+	{
+		std::string host = account_.host;
+		if (host.empty())
+			host = jid::split(account_.jid).domain;
+		publish(WS_CONNECTING, nullptr);
+		login_deadline_ = after_ms(now, jabclnd_connect_timeout_ms);
+		lookup_.reset(new resolver::Lookup(host));
+	}
+	switch (lookup_->poll())
+	{
+	case resolver::Status::pending:
+		if (now >= login_deadline_)
+		{
+			lookup_.reset();
+			session::Ending ending;
+			ending.reason = "the server's address could not be looked up within "
+			                "jabclnd.connect_timeout";
+			connection_ended(ending, now);
+		}
+		return;
+	case resolver::Status::failed:
+	{
+		session::Ending ending;
+		ending.reason = lookup_->error();
+		lookup_.reset();
+		connection_ended(ending, now);
+		return;
+	}
+	case resolver::Status::done:
+	{
+		const std::string address = lookup_->address();
+		lookup_.reset();
+		start_login(now, address);
+		return;
+	}
+	}
+}
+
+void
+Worker::start_login(TimestampTz now, const std::string &address)
+{
+	session::Options options;
+	options.tls = tls_setting();
+	options.ca_file = jabclnd_tls_ca_file ? jabclnd_tls_ca_file : "";
+	options.verify = jabclnd_tls_verify;
+	if (!options.verify)
+		ereport(WARNING,
+		        (errmsg("jabclnd: jabclnd.tls_verify is off: the certificate of the XMPP server "
+		                "for %s is not verified",
+		                account_.jid.c_str()),
+		         errhint("Anyone on the network path can read and change this connection. Set "
+		                 "jabclnd.tls_ca_file to the CA that signed the server's certificate "
+		                 "instead.")));
+	if (options.tls == session::Tls::disabled)
+		ereport(WARNING, (errmsg("jabclnd: jabclnd.tls is disabled: logging in to %s without "
+		                         "encryption",
+		                         account_.jid.c_str())));
+
+	logging_out_ = false;
+	session::Account connect_to = account_;
+	connect_to.host = address;
+	const std::string problem = session_.connect(connect_to, options);
+	if (!problem.empty())
+	{
+		session::Ending ending;
+		ending.reason = problem;
+		connection_ended(ending, now);
+		return;
+	}
+	/* What is left of the deadline after the lookup guards libstrophe's blocking handshake. */
+	enable_timeout_after(login_timer, std::max<long>(ms_until(now, login_deadline_), 1));
+}
+
+void
+Worker::drive_connection(TimestampTz now)
+{
+	switch (session_.phase())
+	{
+	case session::Phase::idle:
+		if (lookup_ || (have_account_ && now >= next_login_))
+			look_up_server(now);
+		break;
+	case session::Phase::connecting:
+		if (now >= login_deadline_)
+			session_.abort("login did not complete within jabclnd.connect_timeout (" +
+			               std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)");
+		break;
+	case session::Phase::online:
+	case session::Phase::closing:
+		break;
+	}
+}
+
+/*
+ * A connection ended: rows of an unconfirmed batch stay pending (they are
+ * sent again, one at a time, so that a row that kills connections shows
+ * itself), and a login is scheduled with backoff unless we logged out on
+ * purpose.
+ */
+void
+Worker::connection_ended(const session::Ending &ending, TimestampTz now)
+{
+	disable_timeout(login_timer, false);
+	std::string reason = ending.reason;
+	if (!ending.was_online && login_deadline_ != 0 && now >= login_deadline_)
+		reason = "login did not complete within jabclnd.connect_timeout (" +
+		         std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)";
+	else if (!ending.was_online && handshake_broken)
+		reason = "login interrupted while the server was silent during the TLS handshake (" +
+		         reason + ")";
+	handshake_broken = false;
+	login_deadline_ = 0;
+	pipeline_.connection_lost(reason);
+	ping_id_.clear();
+	/* Offline, we no longer know who is online: every flag we set goes back to false. */
+	mirror_.stop();
+	/* Changes taken but not recorded yet: the reset covers them, true or false. */
+	if (!presence_changes_.empty() || !resource_changes_.empty())
+		presence_reset_ = true;
+	presence_changes_.clear();
+	resource_changes_.clear();
+	presence_reset_ = presence_reset_ || mirror_.take_reset();
+
+	if (logging_out_ || !have_account_)
+	{
+		logging_out_ = false;
+		next_login_ = now;
+		if (!have_account_)
+			publish(offline_state_, "");
+		return;
+	}
+	/*
+	 * Replaced by another login with our full JID: most likely a second
+	 * installation on the same account. Each login would replace the
+	 * other's at once, and a successful login resets the backoff; this one
+	 * grows until the replacements stop.
+	 */
+	if (!ending.replaced)
+		replaced_backoff_.reset();
+	const int delay = next_backoff_ms(ending.replaced ? replaced_backoff_ : backoff_);
+	next_login_ = after_ms(now, delay);
+	publish(ending.auth_failed ? WS_AUTH_FAILED : WS_OFFLINE, reason.c_str());
+	shared_state_set_next_retry(next_login_);
+	ereport(LOG, (errmsg("jabclnd: %s %s: %s; next attempt in %.1f s",
+	                     ending.was_online ? "connection lost for" : "could not log in as",
+	                     account_.jid.c_str(), reason.c_str(), delay / 1000.0)));
+}
+
+void
+Worker::take_events(TimestampTz now)
+{
+	session::Events events = session_.take_events();
+
+	/* The session hands on only lines at jabclnd.log_level or above. */
+	for (const session::LogLine &line : events.log)
+		ereport(LOG, (errmsg("jabclnd: libstrophe %s", line.text.c_str())));
+
+	if (events.came_online)
+	{
+		disable_timeout(login_timer, false);
+		login_deadline_ = 0;
+		backoff_.reset();
+		pipeline_.connected(session_.bound_jid());
+		next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
+		publish(WS_ONLINE, "");
+		/* jabclnd.away_is_available is read here: a change applies from the next login. */
+		mirror_.start(session_.bound_jid(), subscription_policy(), jabclnd_away_is_available);
+		ereport(LOG, (errmsg("jabclnd: logged in as %s", session_.bound_jid().c_str())));
+	}
+	/*
+	 * Answers before endings: what the server answered before it closed
+	 * the stream counts. Error replies before barrier answers: the server
+	 * bounces a stanza before it processes the ping behind it.
+	 */
+	for (const session::MessageError &error : events.errors)
+		pipeline_.error_replied(error.id, error.from, error.reason);
+	for (const session::IqAnswer &answer : events.answered_iqs)
+	{
+		if (pipeline_.barrier_answered(answer.id, answer.from))
+			next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
+		else if (answer.id == ping_id_ && jid::is_own_server(answer.from, session_.bound_jid()))
+		{
+			ping_id_.clear();
+			next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
+		}
+	}
+	for (const session::Ending &ending : events.endings)
+		connection_ended(ending, now);
+
+	for (session::IncomingMessage &message : events.messages)
+		received_.push_back(std::move(message));
+	follow_presence(events);
+}
+
+/*
+ * Feeds the presence mirror and carries out the roster changes it asks
+ * for. The flag changes it produces wait for record().
+ */
+void
+Worker::follow_presence(session::Events &events)
+{
+	for (const session::RosterEvent &roster : events.rosters)
+		mirror_.roster(roster.items, roster.complete);
+	for (const presence::Update &update : events.presences)
+		mirror_.presence(update);
+	for (const std::string &jid : events.subscription_requests)
+		mirror_.subscription_request(jid);
+	for (const std::string &jid : events.unsubscribe_requests)
+		mirror_.unsubscribe_request(jid);
+	for (const presence::RosterAction &action : mirror_.take_actions())
+		session_.carry_out(action);
+	for (presence::Change &change : mirror_.take_changes())
+		presence_changes_.push_back(std::move(change));
+	for (presence::ResourceChange &change : mirror_.take_resource_changes())
+		resource_changes_.push_back(std::move(change));
+	presence_reset_ = presence_reset_ || mirror_.take_reset();
+}
+
+/*
+ * XEP-0199 pings to the server: a connection that does not answer within
+ * jabclnd.ping_interval is dead, whatever TCP thinks. A batch in flight is
+ * its own ping.
+ */
+void
+Worker::keep_alive(TimestampTz now)
+{
+	const TimestampTz barrier_deadline = pipeline_.barrier_deadline();
+	if (barrier_deadline != 0 && now >= barrier_deadline)
+	{
+		session_.abort("the server did not confirm a batch within jabclnd.ping_interval (" +
+		               std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
+		return;
+	}
+	if (!ping_id_.empty() && now >= ping_deadline_)
+	{
+		session_.abort("no answer to a ping within jabclnd.ping_interval (" +
+		               std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
+		return;
+	}
+	if (ping_id_.empty() && pipeline_.batches_in_flight() == 0 && now >= next_ping_)
+	{
+		ping_id_ = session_.send_ping();
+		ping_deadline_ = after_ms(now, jabclnd_ping_interval_ms);
+	}
+}

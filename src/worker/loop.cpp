@@ -1,0 +1,329 @@
+/*
+ * loop.cpp: the worker's main loop (see worker.h for one turn of it):
+ * waiting, looking at the tables, pumping libstrophe and recording what it
+ * produced.
+ */
+#include <algorithm>
+#include <set>
+
+#include "worker/worker.h"
+
+#include "pg/settings.h"
+
+namespace
+{
+
+/* How long a failed unit of SQL work waits before it is tried again. */
+const int DATABASE_RETRY_MS = 5000;
+/* While a connection is up, wake at least this often: TLS may hold data the socket does not show.
+ */
+const int CONNECTED_WAIT_MS = 1000;
+/* How often a running address lookup is polled. */
+const int LOOKUP_POLL_MS = 10;
+
+} // namespace
+
+Worker *running_worker = nullptr;
+
+Worker::Worker() : session_(jabclnd_log_level)
+{
+	results_ = AllocSetContextCreate(TopMemoryContext, "jabclnd results", ALLOCSET_DEFAULT_SIZES);
+	running_worker = this;
+}
+
+Worker::~Worker()
+{
+	running_worker = nullptr;
+	if (wait_set_)
+		FreeWaitEventSet(wait_set_);
+	MemoryContextDelete(results_);
+}
+
+void
+Worker::publish(WorkerState state, const char *error)
+{
+	shared_state_set(state, have_account_ ? account_.jid.c_str() : "", error);
+}
+
+/*
+ * Settings that decide which database and role the worker uses, and
+ * whether it runs at all, cannot change under a connected background
+ * worker: it logs out and exits, and the postmaster starts it again with
+ * the new values. The rest take effect at the next batch or login.
+ */
+void
+Worker::reload_settings()
+{
+	char *database = pstrdup(jabclnd_database);
+	char *role = pstrdup(jabclnd_role);
+
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (!jabclnd_enabled || strcmp(database, jabclnd_database) != 0 ||
+	    strcmp(role, jabclnd_role) != 0)
+	{
+		ereport(LOG, (errmsg("jabclnd worker restarting: jabclnd.enabled, jabclnd.database or "
+		                     "jabclnd.role changed")));
+		log_out();
+		proc_exit(1);
+	}
+	pfree(database);
+	pfree(role);
+	mirror_.set_policy(subscription_policy());
+	session_.set_log_level(jabclnd_log_level);
+	tables_wanted_ = true;
+}
+
+void
+Worker::database_failed(TimestampTz now)
+{
+	database_retry_ = after_ms(now, DATABASE_RETRY_MS);
+	shared_state_set(session_.phase() == session::Phase::online ? WS_ONLINE : WS_DATABASE_ERROR,
+	                 nullptr, store_last_error());
+}
+
+/*
+ * Reads the enabled account. A change of login data (or the account going
+ * away, or the extension being dropped) logs the session out; the next
+ * turn logs in with what is there now.
+ */
+void
+Worker::look_at_tables(TimestampTz now)
+{
+	TablesSnapshot snapshot;
+
+	tables_wanted_ = false;
+	next_poll_ = after_ms(now, jabclnd_safety_poll_interval_ms);
+	MemoryContextReset(results_);
+	if (!store_load_account(results_, &snapshot))
+	{
+		database_failed(now);
+		return;
+	}
+	const TablesFound tables = snapshot.tables;
+	const AccountRow &row = snapshot.account;
+	if (tables == TablesFound::present)
+		mirror_.set_enabled_logins(
+		    std::set<std::string>(snapshot.logins, snapshot.logins + snapshot.login_count));
+
+	session::Account wanted;
+	const bool want_account = tables == TablesFound::present && row.found;
+	if (want_account)
+	{
+		wanted.jid = row.jid;
+		wanted.password = row.password;
+		wanted.host = row.host ? row.host : "";
+		wanted.port = row.port;
+	}
+	offline_state_ = tables == TablesFound::missing ? WS_NO_EXTENSION : WS_NO_ACCOUNT;
+
+	if (want_account != have_account_ || (want_account && wanted != account_))
+	{
+		if (session_.phase() != session::Phase::idle)
+		{
+			ereport(LOG, (errmsg("jabclnd: the XMPP account changed; logging out of %s",
+			                     account_.jid.c_str())));
+			logging_out_ = true;
+			session_.disconnect();
+		}
+		lookup_.reset();
+		have_account_ = want_account;
+		account_ = wanted;
+		backoff_.reset();
+		next_login_ = now;
+		pipeline_.new_account();
+		if (!have_account_)
+			publish(offline_state_, "");
+	}
+	if (tables == TablesFound::present)
+		pipeline_.rows_may_be_pending();
+}
+
+/* One transaction for everything the last pumps produced. */
+void
+Worker::record(TimestampTz now)
+{
+	if (mirror_.take_reset())
+		presence_reset_ = true;
+	if (!outcomes_pending())
+		return;
+	if (now < database_retry_)
+		return;
+
+	const std::vector<int64_t> &confirmed = pipeline_.confirmed();
+	const std::vector<pipeline::Failure> &failed = pipeline_.failures();
+	std::vector<RowFailure> failures(failed.size());
+	for (size_t i = 0; i < failed.size(); i++)
+		failures[i] = RowFailure{failed[i].row, failed[i].reason.c_str()};
+	std::vector<RxRow> received(received_.size());
+	for (size_t i = 0; i < received_.size(); i++)
+	{
+		const session::IncomingMessage &m = received_[i];
+		received[i] = RxRow{m.stanza.c_str(),
+		                    m.from.empty() ? nullptr : m.from.c_str(),
+		                    m.type.c_str(),
+		                    m.id.empty() ? nullptr : m.id.c_str(),
+		                    m.has_subject ? m.subject.c_str() : nullptr,
+		                    m.has_body ? m.body.c_str() : nullptr};
+	}
+	std::vector<PresenceRow> presence(presence_changes_.size());
+	for (size_t i = 0; i < presence_changes_.size(); i++)
+		presence[i] =
+		    PresenceRow{presence_changes_[i].login.c_str(), presence_changes_[i].available};
+	std::vector<ResourceRow> resources(resource_changes_.size());
+	for (size_t i = 0; i < resource_changes_.size(); i++)
+	{
+		const presence::ResourceChange &r = resource_changes_[i];
+		resources[i] = ResourceRow{r.jid.c_str(),
+		                           r.resource.c_str(),
+		                           r.available,
+		                           r.show.empty() ? nullptr : r.show.c_str(),
+		                           r.status.empty() ? nullptr : r.status.c_str(),
+		                           r.priority};
+	}
+	Outcomes outcomes = {confirmed.data(),
+	                     static_cast<int>(confirmed.size()),
+	                     failures.data(),
+	                     static_cast<int>(failures.size()),
+	                     received.data(),
+	                     static_cast<int>(received.size()),
+	                     presence_reset_,
+	                     presence.data(),
+	                     static_cast<int>(presence.size()),
+	                     resources.data(),
+	                     static_cast<int>(resources.size())};
+	if (!store_record(&outcomes))
+	{
+		database_failed(now);
+		return;
+	}
+	shared_state_count(confirmed.size(), failed.size(), received_.size());
+	pipeline_.outcomes_recorded();
+	received_.clear();
+	presence_changes_.clear();
+	resource_changes_.clear();
+	presence_reset_ = false;
+}
+
+/*
+ * Sleeps until the latch, the socket or the nearest of our own deadlines.
+ * The wait set is rebuilt whenever the socket changes (a new login may
+ * reuse the number of a closed one).
+ */
+void
+Worker::wait(TimestampTz now)
+{
+	const session::Phase phase = session_.phase();
+	const int socket = session_.socket();
+
+	if (wait_set_ == nullptr || socket != waited_socket_)
+	{
+		if (wait_set_)
+			FreeWaitEventSet(wait_set_);
+		wait_set_ = CreateWaitEventSet(TopMemoryContext, 3);
+		AddWaitEventToSet(wait_set_, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+		AddWaitEventToSet(wait_set_, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+		socket_position_ =
+		    socket >= 0 ? AddWaitEventToSet(wait_set_, WL_SOCKET_READABLE, socket, nullptr, nullptr)
+		                : -1;
+		waited_socket_ = socket;
+	}
+	if (socket_position_ >= 0)
+		ModifyWaitEvent(
+		    wait_set_, socket_position_,
+		    WL_SOCKET_READABLE |
+		        (session_.tcp_connecting() || session_.wants_to_write() ? WL_SOCKET_WRITEABLE : 0),
+		    nullptr);
+
+	TimestampTz until = next_poll_;
+	auto sooner = [&until](TimestampTz when)
+	{
+		if (when != 0 && when < until)
+			until = when;
+	};
+	if (phase == session::Phase::idle && have_account_)
+		sooner(next_login_);
+	if (phase == session::Phase::connecting)
+		sooner(login_deadline_);
+	if (phase == session::Phase::online)
+	{
+		const TimestampTz barrier = pipeline_.barrier_deadline();
+		sooner(barrier == 0 ? next_ping_ : barrier);
+		if (!ping_id_.empty())
+			sooner(ping_deadline_);
+	}
+	/* Outcomes left over only because the database failed: retry when it is due. */
+	if (outcomes_pending())
+		sooner(database_retry_);
+	long timeout = ms_until(now, until);
+	if (phase != session::Phase::idle)
+		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
+	if (lookup_)
+		timeout = std::min<long>(timeout, LOOKUP_POLL_MS);
+	if (claim_due(now))
+		timeout = 0;
+	if (phase != session::Phase::idle && session_.cut_short() && received_.empty())
+		timeout = 0;
+
+	/*
+	 * A commit may have set its flag while a store unit ran: PostgreSQL
+	 * resets the latch itself in lock waits and synchronous-replication
+	 * waits, so the latch alone would not tell. Look before sleeping.
+	 */
+	if (shared_state_take_tables_changed())
+	{
+		tables_wanted_ = true;
+		return;
+	}
+	WaitEvent event;
+	if (WaitEventSetWait(wait_set_, timeout, &event, 1, PG_WAIT_EXTENSION) > 0 &&
+	    (event.events & WL_LATCH_SET))
+		ResetLatch(MyLatch);
+	/* Not every latch event is a commit (see shared_state_wake_worker). */
+	if (shared_state_take_tables_changed())
+		tables_wanted_ = true;
+}
+
+/*
+ * Runs libstrophe and records what it produced. While received messages
+ * wait for the database (a failed unit, retried later), libstrophe is not
+ * run at all: running it would acknowledge them to the server. The
+ * connection then stalls and, past jabclnd.ping_interval, is dropped, and
+ * the server keeps what was not acknowledged for the next login.
+ */
+void
+Worker::pump(TimestampTz &now)
+{
+	if (session_.phase() != session::Phase::idle && received_.empty())
+		session_.pump();
+	now = GetCurrentTimestamp();
+	take_events(now);
+	record(now);
+}
+
+[[noreturn]] void
+Worker::run()
+{
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+			reload_settings();
+
+		TimestampTz now = GetCurrentTimestamp();
+		if ((tables_wanted_ || now >= next_poll_) && now >= database_retry_)
+			look_at_tables(now);
+		drive_connection(now);
+
+		pump(now);
+		if (session_.phase() == session::Phase::online)
+		{
+			if (claim_due(now))
+				send_batch(now);
+			keep_alive(now);
+			/* Put what was just queued on the wire before sleeping. */
+			pump(now);
+		}
+		wait(now);
+	}
+}

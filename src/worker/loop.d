@@ -1,0 +1,17 @@
+src/worker/loop.o: src/worker/loop.cpp src/worker/worker.h \
+ src/core/backoff.h src/core/boundary.h src/core/presence.h \
+ src/core/send_pipeline.h src/xmpp/resolver.h src/xmpp/session.h \
+ src/core/roster_requests.h src/pg/pg.h src/pg/shared_state.h \
+ src/pg/store.h src/pg/settings.h
+src/worker/worker.h:
+src/core/backoff.h:
+src/core/boundary.h:
+src/core/presence.h:
+src/core/send_pipeline.h:
+src/xmpp/resolver.h:
+src/xmpp/session.h:
+src/core/roster_requests.h:
+src/pg/pg.h:
+src/pg/shared_state.h:
+src/pg/store.h:
+src/pg/settings.h:

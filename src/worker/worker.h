@@ -1,0 +1,148 @@
+/*
+ * worker.h: the Worker, the one place where the two worlds meet: it
+ * drives the XMPP session (xmpp/), keeps its books in pure C++ (core/),
+ * and persists through the store (pg/). Internal to the background worker.
+ *
+ *   main.cpp        process entry: signals, connecting to the database,
+ *                   the states where the loop cannot run yet
+ *   loop.cpp        the loop: wait, look at the tables, pump, record
+ *   connection.cpp  logging in, out and over; keep-alive; the events the
+ *                   session reports, presence among them
+ *   sending.cpp     claiming and sending batches (core/send_pipeline.h
+ *                   keeps their books)
+ *
+ * One turn of the loop:
+ *   wait   in a WaitEventSet on the latch (a commit woke us), postmaster
+ *          death, the XMPP socket, and a timeout for our own timers;
+ *   look   at the tables if a commit woke us or the safety poll is due:
+ *          the account (log in, out or over if it changed), and whether
+ *          to claim;
+ *   pump   libstrophe without blocking, and take its events;
+ *   send   a claimed batch, followed by a ping (the "barrier"): its answer
+ *          proves the server processed everything before it;
+ *   record outcomes and received messages in one transaction, before the
+ *          next pump, so nothing is acknowledged that is not committed.
+ *
+ * No transaction is ever open while the network is touched: claiming,
+ * sending and recording are three separate steps.
+ */
+#pragma once
+
+#include "core/backoff.h"
+#include "core/presence.h"
+#include "core/send_pipeline.h"
+#include "xmpp/resolver.h"
+#include "xmpp/session.h"
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+/* Last: see pg/pg.h. */
+#include "pg/pg.h"
+#include "pg/shared_state.h"
+#include "pg/store.h"
+
+/* Armed at each login for jabclnd.connect_timeout; registered in main.cpp. */
+extern TimeoutId login_timer;
+/* Set by a signal handler that cut a stalled TLS handshake (main.cpp). */
+extern volatile sig_atomic_t handshake_broken;
+
+inline TimestampTz
+after_ms(TimestampTz from, int ms)
+{
+	return TimestampTzPlusMilliseconds(from, ms);
+}
+
+/* Milliseconds from now until when, rounded up; 0 if it has passed. */
+inline long
+ms_until(TimestampTz now, TimestampTz when)
+{
+	if (when <= now)
+		return 0;
+	return static_cast<long>((when - now + 999) / 1000);
+}
+
+/* jabclnd.subscriptions as the presence mirror's policy. */
+presence::Policy subscription_policy(void);
+
+class Worker
+{
+  public:
+	Worker();
+	~Worker();
+	[[noreturn]] void run();
+	/* Logs out politely; called at exit and before a deliberate restart. */
+	void log_out();
+
+  private:
+	void reload_settings();
+	void look_at_tables(TimestampTz now);
+	void drive_connection(TimestampTz now);
+	void start_login(TimestampTz now, const std::string &address);
+	void look_up_server(TimestampTz now);
+	void take_events(TimestampTz now);
+	void connection_ended(const session::Ending &ending, TimestampTz now);
+	void send_batch(TimestampTz now);
+	std::string send_row(const TxRow &row);
+	void keep_alive(TimestampTz now);
+	void record(TimestampTz now);
+	void pump(TimestampTz &now);
+	void database_failed(TimestampTz now);
+	void wait(TimestampTz now);
+	void publish(WorkerState state, const char *error);
+	void follow_presence(session::Events &events);
+	int next_backoff_ms(Backoff &backoff);
+	/* Whether a batch may be claimed and sent now. */
+	bool claim_due(TimestampTz now) const
+	{
+		return session_.phase() == session::Phase::online && pipeline_.claim_due() &&
+		       now >= database_retry_;
+	}
+
+	session::Session session_;
+	MemoryContext results_;
+	WaitEventSet *wait_set_ = nullptr;
+	int waited_socket_ = -1;
+	int socket_position_ = -1;
+
+	bool have_account_ = false;
+	session::Account account_;
+	bool logging_out_ = false; /* a disconnect we asked for: no backoff */
+	WorkerState offline_state_ = WS_NO_ACCOUNT;
+
+	bool tables_wanted_ = true; /* a commit woke us, a reload, or the first turn */
+	TimestampTz next_poll_ = 0; /* the safety poll */
+	TimestampTz database_retry_ = 0;
+	TimestampTz next_login_ = 0;
+	TimestampTz login_deadline_ = 0;
+	TimestampTz next_ping_ = 0;
+	std::string ping_id_;
+	TimestampTz ping_deadline_ = 0;
+	Backoff backoff_;
+	Backoff replaced_backoff_; /* reset by any ending but a replacement */
+
+	pipeline::SendPipeline pipeline_;
+	presence::Mirror mirror_;
+	std::unique_ptr<resolver::Lookup> lookup_; /* the server's address, while a login starts */
+
+	/* Waiting for the next record(), beside the pipeline's outcomes. */
+	std::vector<session::IncomingMessage> received_;
+	std::vector<presence::Change> presence_changes_;
+	std::vector<presence::ResourceChange> resource_changes_;
+	bool presence_reset_ = false;
+	/* Whether presence waits for record(). */
+	bool presence_pending() const
+	{
+		return !presence_changes_.empty() || !resource_changes_.empty() || presence_reset_;
+	}
+	/* Whether anything waits for record(). */
+	bool outcomes_pending() const
+	{
+		return pipeline_.has_outcomes() || !received_.empty() || presence_pending();
+	}
+};
+
+/* The worker of this process, for the exit callback; null when none. */
+extern Worker *running_worker;

@@ -1,0 +1,35 @@
+/*
+ * xml.h: reading and building libstrophe stanzas, the few ways the session
+ * needs. The one place for an attribute read, a child's text and a child
+ * element added, so the session files do not each write their own.
+ */
+#pragma once
+
+#include "core/boundary.h"
+
+#include <string>
+
+struct _xmpp_ctx_t;
+struct _xmpp_stanza_t;
+
+namespace xml
+{
+
+/* The attribute's value, or "" when it is absent. */
+std::string attribute(_xmpp_stanza_t *stanza, const char *name);
+
+/* A string libstrophe allocated, copied and freed with the context's allocator; null is "". */
+std::string take_string(_xmpp_ctx_t *ctx, char *text);
+
+/*
+ * The text of the first child element called `name`, or ""; `present`
+ * says whether there is one.
+ */
+std::string child_text(_xmpp_ctx_t *ctx, _xmpp_stanza_t *stanza, const char *name,
+                       bool *present = nullptr);
+
+/* Adds <name xmlns=ns/> (no xmlns if ns is null) to parent and returns it. */
+_xmpp_stanza_t *add_element(_xmpp_ctx_t *ctx, _xmpp_stanza_t *parent, const char *name,
+                            const char *ns);
+
+} // namespace xml
