@@ -5,16 +5,7 @@
 -- Run in the worker's database (pg_prove -d jabclnd test/pgtap/*.sql). All
 -- of it happens in one transaction that is rolled back, so nothing persists,
 -- whether or not the extension existed before.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-
-BEGIN;
-SET LOCAL client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS jabclnd;
+\ir lib/preamble.psql
 
 -- Every column of every table: (table, column, type, NOT NULL, default).
 -- The default is the text pgTAP compares with pg_get_expr(); 'IDENTITY'

@@ -3,16 +3,7 @@
 -- Openfire role what they need and no more.
 --
 -- One transaction, rolled back: the roles created here never persist.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-
-BEGIN;
-SET LOCAL client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS jabclnd;
+\ir lib/preamble.psql
 
 CREATE ROLE jabclnd_pgtap_nobody;
 CREATE ROLE jabclnd_pgtap_app;

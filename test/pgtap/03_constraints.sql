@@ -5,16 +5,7 @@
 -- One transaction, rolled back. Rows that may already be in the tables (this
 -- is the worker's database) are left alone: what is created here has names
 -- starting with pgtap, and queries look only at those.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-
-BEGIN;
-SET LOCAL client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS jabclnd;
+\ir lib/preamble.psql
 
 SELECT plan(44);
 
