@@ -14,7 +14,7 @@
  *   xmppbench send --jid J --pass P --to J2 --count N --tag T
  *                  [--batch B | --rate R] [--window W]
  *       The "limit": sends N messages built exactly as jabclnd's worker
- *       builds them (session.cpp: type chat, id, body, XEP-0359
+ *       builds them (src/xmpp/session.cpp: type chat, id, body, XEP-0359
  *       origin-id; serialised and written with xmpp_send_raw), on a
  *       connection set up as jabclnd sets up its own (STARTTLS required,
  *       certificate verified, stream management on, TCP_NODELAY, quick
@@ -116,7 +116,7 @@ quick_ack()
 	}
 }
 
-/* As jabclnd's session.cpp tune_socket(): no Nagle delay. */
+/* As jabclnd's src/xmpp/session.cpp tune_socket(): no Nagle delay. */
 int
 sockopt_cb(xmpp_conn_t *, void *sock)
 {
@@ -410,7 +410,7 @@ receive()
 	return complete ? 0 : 2;
 }
 
-/* As session.cpp Session::send_message(), for a row with a body and no subject. */
+/* As src/xmpp/session.cpp Session::send_message(), for a row with a body and no subject. */
 void
 send_one(long seq, int64_t ts)
 {

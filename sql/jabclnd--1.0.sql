@@ -54,7 +54,7 @@ CREATE TABLE @extschema@.xmpp_accounts (
 	/*
 	 * The constraint names are the error messages an operator reads.
 	 *
-	 * acc_jid follows the worker's own JID check (src/stanza.cpp) as far as
+	 * acc_jid follows the worker's own JID check (src/core/stanza.cpp) as far as
 	 * a regular expression simply can: a local part without space, control
 	 * or any of "&'/:<>@; a domain of dot-separated, non-empty labels
 	 * without those nor brackets; an optional resource without controls.

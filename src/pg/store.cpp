@@ -6,7 +6,7 @@
  * statement timestamp, transaction, snapshot, SPI, and one PG_TRY that
  * turns any error into a rollback, a log line and a false return. This
  * file holds no C++ object with a destructor, so a longjmp from an error
- * never skips one (DESIGN.md, "Two worlds, one boundary").
+ * never skips one (doc/DESIGN.md, "Two worlds, one boundary").
  *
  * Statements are prepared once per installation of the extension and kept
  * (SPI_keepplan); DROP/CREATE EXTENSION gives a new extension oid and the

@@ -64,7 +64,7 @@ Worker::log_out()
 	 * Received messages whose rows are not committed (the database failed)
 	 * must not be acknowledged, and a polite logout runs libstrophe, which
 	 * would: drop the connection instead; the server keeps them for the
-	 * next login (see jid_to_bind in session.cpp).
+	 * next login (see jid_to_bind in xmpp/session.cpp).
 	 */
 	if (!received_.empty())
 	{

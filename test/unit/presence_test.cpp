@@ -1,5 +1,5 @@
 /*
- * presence_test.cpp: unit tests of src/presence.cpp, the rules of the
+ * presence_test.cpp: unit tests of src/core/presence.cpp, the rules of the
  * presence mirror (README.md, "Presence and Openfire"), with GoogleTest.
  *
  * The mirror is fed what the worker feeds it (enabled logins, roster,
