@@ -31,6 +31,7 @@ SendPipeline::connection_lost(const std::string &reason)
 		last_error_ = reason;
 	}
 	in_flight_.clear();
+	unrecorded_through_ = 0;
 	building_ = false;
 	building_batch_ = Batch();
 	sent_.clear();
@@ -50,7 +51,9 @@ SendPipeline::claim_due() const
 int64_t
 SendPipeline::claim_after() const
 {
-	return in_flight_.empty() ? 0 : in_flight_.back().last_claimed;
+	if (in_flight_.empty())
+		return 0;
+	return std::max(in_flight_.back().last_claimed, unrecorded_through_);
 }
 
 void
@@ -102,7 +105,11 @@ SendPipeline::end_batch(const std::string &barrier_id, Timestamp deadline)
 		return;
 	building_ = false;
 	if (building_batch_.rows.empty())
+	{
+		/* Its failed rows are pending in the table until recorded: claim above them. */
+		unrecorded_through_ = std::max(unrecorded_through_, building_batch_.last_claimed);
 		return;
+	}
 	building_batch_.barrier_id = barrier_id;
 	building_batch_.deadline = deadline;
 	in_flight_.push_back(std::move(building_batch_));
@@ -139,10 +146,15 @@ SendPipeline::error_replied(const std::string &id, const std::string &from,
 		if (!jid::speaks_for(from, stanza->second.recipient))
 			continue;
 		const int64_t row = stanza->second.row;
+		auto forget_row = [row](Batch &batch) {
+			batch.rows.erase(std::remove(batch.rows.begin(), batch.rows.end(), row),
+			                 batch.rows.end());
+		};
 		for (Batch &batch : in_flight_)
 			if (batch.number == stanza->second.batch)
-				batch.rows.erase(std::remove(batch.rows.begin(), batch.rows.end(), row),
-				                 batch.rows.end());
+				forget_row(batch);
+		if (building_ && building_batch_.number == stanza->second.batch)
+			forget_row(building_batch_);
 		sent_.erase(stanza);
 		failures_.push_back({row, reason});
 		return true;
@@ -161,6 +173,7 @@ SendPipeline::outcomes_recorded()
 {
 	confirmed_.clear();
 	failures_.clear();
+	unrecorded_through_ = 0;
 }
 
 void

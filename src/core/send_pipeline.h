@@ -143,6 +143,8 @@ class SendPipeline
 	bool claim_wanted_ = false;
 	bool look_below_ = false; /* a claim started above 0: rows below it may have committed since */
 	int64_t careful_until_ = 0;
+	/* The highest id of a batch that sent nothing (every row failed), until recorded. */
+	int64_t unrecorded_through_ = 0;
 	std::string last_error_;
 	uint64_t batches_begun_ = 0;
 
