@@ -8,6 +8,7 @@
 
 #include "worker/worker.h"
 
+#include "pg/reload_wait.h"
 #include "pg/settings.h"
 
 namespace
@@ -306,7 +307,7 @@ Worker::run()
 {
 	for (;;)
 	{
-		CHECK_FOR_INTERRUPTS();
+		check_for_interrupts_outside_sql();
 		if (ConfigReloadPending)
 			reload_settings();
 
