@@ -17,7 +17,9 @@
 #include <strophe.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -164,6 +166,17 @@ jid_to_bind(const std::string &account_jid)
 	if (account_jid.find('/') != std::string::npos)
 		return account_jid;
 	return account_jid + "/" + DEFAULT_RESOURCE;
+}
+
+/* 64 random bits in hex, from the kernel's generator (std::random_device reads it). */
+std::string
+random_token()
+{
+	std::random_device kernel;
+	const uint64_t bits = (static_cast<uint64_t>(kernel()) << 32) | kernel();
+	char text[17];
+	snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(bits));
+	return text;
 }
 
 extern "C" void
@@ -323,6 +336,7 @@ Session::connect(const Account &account, const Options &options)
 	auth_failed_ = false;
 	bound_jid_.clear();
 	account_jid_ = account.jid;
+	id_token_ = random_token();
 
 	conn_ = xmpp_conn_new(ctx_);
 	if (!conn_)

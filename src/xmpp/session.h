@@ -223,6 +223,7 @@ class Session
 	bool auth_failed_ = false;
 	bool cut_short_ = false;
 	uint64_t next_id_ = 0;
+	std::string id_token_; /* random, new at every login: see next_id */
 	roster::Requests roster_requests_;
 	Events events_;
 };

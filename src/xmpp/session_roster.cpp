@@ -32,10 +32,15 @@ const char *const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
 using xml::add_element;
 using xml::attribute;
 
+/*
+ * The id of a request of ours: its kind, a random token drawn at each
+ * login, and a counter. Answers are matched by id (and checked for their
+ * sender): with a counter alone anyone could guess the next one.
+ */
 std::string
 Session::next_id(const char *kind)
 {
-	return std::string("jabclnd-") + kind + "-" + std::to_string(++next_id_);
+	return std::string("jabclnd-") + kind + "-" + id_token_ + "-" + std::to_string(++next_id_);
 }
 
 /* RFC 6121 2.1.3: asked before the initial presence, so contacts' presence follows it. */

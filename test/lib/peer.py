@@ -16,6 +16,7 @@ What it records (appended by the client's thread, read by the test's):
   presence_events   the same presences as dicts: from, to, type, show, status,
                     priority, xml (see wait_presence)
   subscription_requests  JIDs that asked to subscribe to our presence
+  roster_pushes     how many roster pushes (iq set from our server) arrived
 
 auto_accept=True (the default) accepts subscription requests and subscribes
 back, as a user who trusts the other party would. initial_presence=False logs
@@ -50,6 +51,7 @@ class _Client(slixmpp.ClientXMPP):
         self.add_event_handler("message", self._message)
         self.add_event_handler("presence", self._presence)
         self.add_event_handler("presence_subscribe", self._subscribe_request)
+        self.add_event_handler("roster_update", self._roster_push)
         self.add_event_handler("failed_auth", self._failed)
         self.add_event_handler("failed_all_auth", self._failed)
         self.add_event_handler("connection_failed", self._failed)
@@ -71,6 +73,10 @@ class _Client(slixmpp.ClientXMPP):
 
     def _subscribe_request(self, presence):
         self.peer.subscription_requests.append(str(presence["from"]))
+
+    def _roster_push(self, _iq):
+        with self.peer._lock:
+            self.peer.roster_pushes += 1
 
     def _failed(self, event):
         if not self.peer._ready.is_set():
@@ -95,6 +101,7 @@ class Peer:
         self.presences = []  # (from, type): type is available, unavailable, subscribe, ...
         self.presence_events = []
         self.subscription_requests = []
+        self.roster_pushes = 0
         self.error = None
         self._lock = threading.Lock()
         self._ready = threading.Event()

@@ -1,0 +1,124 @@
+"""End-to-end: strangers on XMPP and rogue signals do not change what the worker records.
+
+The attacker is a real, independent XMPP client (mallory is eve@localhost, any
+user of the server) who knows the bot's full JID (its resource is fixed and
+documented) and that row ids are sequential. Every case here was reproduced
+against the product before its fix (issue "Trust nothing that arrives").
+"""
+import time
+
+import pytest
+
+from worker_helpers import (BOT, BOT_PASSWORD, connect, query, scalar, status, tx_row,
+                            use_account, wait_for, wait_row_done, wait_state)
+
+ALICE = "alice@localhost"
+BOT_FULL = BOT + "/jabclnd"
+
+
+@pytest.fixture
+def online():
+    """The extension installed, bot@localhost enabled and logged in, no openfire_users."""
+    conn = connect()
+    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
+    query(conn, "DELETE FROM openfire_users")
+    use_account(conn)
+    wait_state(conn, "online", timeout=30)
+    yield conn
+    query(conn, "DELETE FROM openfire_users")
+    conn.close()
+
+
+@pytest.fixture
+def alice(peer_factory):
+    return peer_factory(ALICE + "/phone", "alicepass")
+
+
+@pytest.fixture
+def mallory(peer_factory):
+    return peer_factory("eve@localhost/mallory", "evepass", auto_accept=False)
+
+
+def forged_error(stanza_id, text="forged by mallory"):
+    return (f"<message type='error' to='{BOT_FULL}' id='{stanza_id}'>"
+            "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+            f"<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>{text}</text></error></message>")
+
+
+def test_a_forged_error_reply_does_not_fail_a_sent_row(online, alice, mallory):
+    row = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                         "VALUES (%s, 'to be kept') RETURNING id", (ALICE,))
+    msg = alice.wait_message(lambda m: m["body"] == "to be kept")
+    assert wait_row_done(online, row)["submission_timestamp"] is not None
+    # The real stanza id, and the id the old worker parsed a row out of.
+    for stanza_id in (msg["id"], f"jabclnd-tx-{row}-0"):
+        mallory.send_raw(forged_error(stanza_id))
+    # A marker after the forgeries: once it is sent, the worker has read them.
+    marker = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                            "VALUES (%s, 'marker') RETURNING id", (ALICE,))
+    alice.wait_message(lambda m: m["body"] == "marker")
+    wait_row_done(online, marker)
+    time.sleep(0.5)
+    kept = tx_row(online, row)
+    assert kept["submission_failed"] is False, kept
+    assert kept["submission_info"] is None, kept
+    assert kept["submission_timestamp"] is not None
+
+
+def test_forged_error_replies_do_not_fail_pending_rows(online, alice, mallory):
+    """Right after a large commit, mallory targets rows that are not sent yet."""
+    ids = [r[0] for r in query(online, """
+        INSERT INTO xmpp_tx_queue (message_to, message_body)
+        SELECT %s, 'bulk ' || n FROM generate_series(1, 2000) AS n RETURNING id""", (ALICE,))]
+    targets = ids[-25:]
+    for row in targets:
+        mallory.send_raw(forged_error(f"jabclnd-tx-{row}-0"))
+    wait_for("every bulk row to be sent or failed", lambda: scalar(online, """
+        SELECT count(*) = 0 FROM xmpp_tx_queue
+         WHERE id = ANY(%s) AND submission_timestamp IS NULL AND NOT submission_failed""",
+        (ids,)), timeout=60)
+    failed = query(online, "SELECT id, submission_info FROM xmpp_tx_queue "
+                           "WHERE id = ANY(%s) AND submission_failed", (ids,))
+    assert failed == [], f"{len(failed)} rows failed by forged errors, e.g. {failed[:3]}"
+    wait_for("alice to receive the targeted rows",
+             lambda: {f"bulk {len(ids) - 24 + i}" for i in range(25)}
+             <= {m["body"] for m in alice.messages}, timeout=30)
+
+
+def test_a_forged_iq_result_confirms_nothing(online, alice, mallory):
+    """Barrier and ping answers count only from the server: results from a user do nothing."""
+    for n in range(1, 200):
+        mallory.send_raw(f"<iq type='result' to='{BOT_FULL}' id='jabclnd-ping-{n}'/>")
+    row = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                         "VALUES (%s, 'after the forged results') RETURNING id", (ALICE,))
+    alice.wait_message(lambda m: m["body"] == "after the forged results")
+    done = wait_row_done(online, row)
+    assert done["submission_failed"] is False and done["submission_attempts"] == 1, done
+    assert status(online)["state"] == "online"
+
+
+def test_the_answer_to_a_roster_set_is_not_read_as_a_roster(online, peer_factory):
+    """With two subscribed users, adding a third once looped forever (roster storm).
+
+    A second resource of the bot's own account sees every roster push the
+    server sends the bot: one change must cost a handful of them, not
+    thousands.
+    """
+    for login in ("alice", "bob"):
+        query(online, "INSERT INTO openfire_users (login, pass, enabled) VALUES (%s, md5('x'), true)",
+              (login,))
+    alice = peer_factory("alice@localhost/a", "alicepass")
+    bob = peer_factory("bob@localhost/b", "bobpass")
+    for peer in (alice, bob):
+        wait_for(f"{peer.jid} subscribed both ways with the bot",
+                 lambda peer=peer: peer.roster_subscription(BOT) == "both", timeout=20)
+    wait_for("alice and bob available", lambda: scalar(
+        online, "SELECT count(*) FROM openfire_users WHERE available") == 2, timeout=20)
+    observer = peer_factory(BOT + "/observer", BOT_PASSWORD, initial_presence=False)
+    time.sleep(1)
+    before = observer.roster_pushes
+    query(online, "INSERT INTO openfire_users (login, pass, enabled) VALUES ('carol', md5('x'), true)")
+    time.sleep(4)
+    pushes = observer.roster_pushes - before
+    assert 1 <= pushes <= 6, f"{pushes} roster pushes in 4 s after one user was added"
+    assert status(online)["state"] == "online"
