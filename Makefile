@@ -42,6 +42,8 @@ PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register $(if $(WERROR),-Werror)
 PG_CXXFLAGS += -MMD -MP
 # -lanl: getaddrinfo_a() (in libc itself since glibc 2.34; the stub library is harmless).
 SHLIB_LINK = $(STROPHE_LIBS) -lanl -lstdc++
+# Only PostgreSQL's entry points are exported (see the map's comment).
+SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pg/exports.map
 
 # The worlds, as the compiler sees them (see the top of this file).
 src/xmpp/%.o: override CPPFLAGS += -DJABCLND_NO_POSTGRES
@@ -60,3 +62,6 @@ include $(PGXS)
 
 -include $(OBJS:.o=.d)
 EXTRA_CLEAN = $(OBJS:.o=.d)
+
+# A change of the export list relinks the library.
+$(shlib): src/pg/exports.map

@@ -224,6 +224,137 @@ check_xml_text(const std::string &text, const char *what)
 	return "";
 }
 
+namespace
+{
+
+bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool
+starts_with_at(const std::string &text, size_t pos, const char *prefix)
+{
+	return text.compare(pos, strlen(prefix), prefix) == 0;
+}
+
+/*
+ * What stands at `pos`, a '<', if it is a markup XMPP forbids, or "".
+ * CDATA sections are allowed (and skipped by the caller).
+ */
+std::string
+forbidden_markup(const std::string &xml, size_t pos, const char *what)
+{
+	const std::string quoted = std::string(what) + " ";
+	if (starts_with_at(xml, pos, "<?xml"))
+		return quoted + "starts with an XML declaration (<?xml ...?>): write the <message> "
+		                "element alone";
+	if (starts_with_at(xml, pos, "<?"))
+		return quoted + "contains a processing instruction (<?...?>), which XMPP forbids "
+		                "(RFC 6120 11.1)";
+	if (starts_with_at(xml, pos, "<!--"))
+		return quoted + "contains an XML comment, which XMPP forbids (RFC 6120 11.1)";
+	if (starts_with_at(xml, pos, "<!") && !starts_with_at(xml, pos, "<![CDATA["))
+		return quoted + "contains a document type declaration (<!DOCTYPE ...>), which XMPP "
+		                "forbids (RFC 6120 11.1)";
+	return "";
+}
+
+} // namespace
+
+std::string
+check_single_element(const std::string &xml, const char *what)
+{
+	const std::string quoted = std::string(what) + " ";
+	size_t pos = 0;
+	while (pos < xml.size() && is_space(xml[pos]))
+		pos++;
+	if (pos == xml.size())
+		return quoted + "is empty: write one <message> element";
+	if (xml[pos] != '<')
+		return quoted + "does not start with an element: write one <message> element";
+
+	int depth = 0;
+	bool seen_element = false;
+	while (pos < xml.size())
+	{
+		if (seen_element && depth == 0)
+		{
+			/* The element has ended: only white space may follow. */
+			if (is_space(xml[pos]))
+			{
+				pos++;
+				continue;
+			}
+			if (xml[pos] == '<')
+			{
+				const std::string problem = forbidden_markup(xml, pos, what);
+				if (!problem.empty())
+					return problem;
+				if (starts_with_at(xml, pos, "</"))
+					return quoted + "has an end tag after its element that closes nothing";
+				return quoted + "holds more than one element: write one <message> stanza per "
+				                "row (libstrophe would send the first and drop the rest)";
+			}
+			return quoted + "has text after its element: write one <message> element alone";
+		}
+		if (xml[pos] != '<')
+		{
+			pos++;
+			continue;
+		}
+		const std::string problem = forbidden_markup(xml, pos, what);
+		if (!problem.empty())
+			return problem;
+		if (starts_with_at(xml, pos, "<![CDATA["))
+		{
+			const size_t end = xml.find("]]>", pos);
+			if (end == std::string::npos)
+				return ""; /* unterminated: the parser says so */
+			pos = end + 3;
+			continue;
+		}
+		const bool closing = starts_with_at(xml, pos, "</");
+		/* The end of the tag, past quoted attribute values (which may hold '>'). */
+		char quote = 0;
+		size_t end = pos + 1;
+		for (; end < xml.size(); end++)
+		{
+			if (quote)
+			{
+				if (xml[end] == quote)
+					quote = 0;
+			}
+			else if (xml[end] == '"' || xml[end] == '\'')
+				quote = xml[end];
+			else if (xml[end] == '>')
+				break;
+		}
+		if (end == xml.size())
+			return ""; /* unterminated: the parser says so */
+		if (closing)
+			depth--;
+		else if (xml[end - 1] != '/')
+			depth++;
+		seen_element = true;
+		if (depth < 0)
+			return ""; /* an end tag without a start: the parser says so */
+		pos = end + 1;
+	}
+	return "";
+}
+
+std::string
+check_client_namespace(const char *ns, const char *what)
+{
+	if (!ns || strcmp(ns, "jabber:client") == 0)
+		return "";
+	return std::string(what) + " is in namespace \"" + ns +
+	       "\"; a client sends stanzas in jabber:client (write no xmlns, or "
+	       "xmlns='jabber:client'): the server would close the stream";
+}
+
 std::string
 check_message_type(const std::string &type)
 {

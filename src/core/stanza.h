@@ -31,6 +31,26 @@ std::string check_jid(const std::string &jid, const char *what);
  */
 std::string check_xml_text(const std::string &text, const char *what);
 
+/*
+ * Why `xml` is not exactly one element (empty if it is, or if it is so
+ * broken that only a parser can say where: the caller parses it next).
+ * libstrophe's parser returns the first element of a string and drops the
+ * rest, so two stanzas, or a stanza and trailing text, would be sent in
+ * part and marked sent. Refused too, each with its own reason: what RFC
+ * 6120 11.1 forbids in a stream (an XML declaration, a document type
+ * declaration, comments, processing instructions). White space around the
+ * element is fine.
+ */
+std::string check_single_element(const std::string &xml, const char *what);
+
+/*
+ * Why an element in namespace `ns` (null: none given) cannot be sent as a
+ * stanza of a client stream (empty if it can): only jabber:client, which
+ * is what no namespace means there. Any other makes the server close the
+ * stream (jabber:server, the stream namespace, an unknown one).
+ */
+std::string check_client_namespace(const char *ns, const char *what);
+
 /* Why a message type is not one of RFC 6121's (empty if it is). */
 std::string check_message_type(const std::string &type);
 

@@ -22,6 +22,8 @@ Worker::send_row(const TxRow &row)
 	if (row.stanza)
 	{
 		std::string problem = stanza::check_xml_text(row.stanza, "message_stanza");
+		if (problem.empty())
+			problem = stanza::check_single_element(row.stanza, "message_stanza");
 		if (!problem.empty())
 			return problem;
 		std::string recipient;

@@ -179,6 +179,23 @@ random_token()
 	return text;
 }
 
+/*
+ * The defined condition of a <stream:error/> (RFC 6120 4.9.3), e.g.
+ * "policy-violation", or "" if it names none.
+ */
+std::string
+stream_error_condition(xmpp_stanza_t *error)
+{
+	for (xmpp_stanza_t *c = error ? xmpp_stanza_get_children(error) : nullptr; c;
+	     c = xmpp_stanza_get_next(c))
+	{
+		const char *name = xmpp_stanza_get_name(c);
+		if (xmpp_stanza_is_tag(c) && name && strcmp(name, "text") != 0)
+			return name;
+	}
+	return "";
+}
+
 extern "C" void
 log_callback(void *userdata, xmpp_log_level_t level, const char *area, const char *message)
 {
@@ -241,6 +258,9 @@ connection_callback(xmpp_conn_t *, xmpp_conn_event_t event, int error,
 			else if (stream_error)
 			{
 				detail = "stream error";
+				const std::string condition = stream_error_condition(stream_error->stanza);
+				if (!condition.empty())
+					detail += " " + condition;
 				if (stream_error->text)
 					detail += std::string(": ") + stream_error->text;
 			}
@@ -594,8 +614,8 @@ Session::on_message(xmpp_stanza_t *stanza)
 	}
 
 	IncomingMessage message;
-	message.body = xml::child_text(ctx_, stanza, "body", &message.has_body);
-	message.subject = xml::child_text(ctx_, stanza, "subject", &message.has_subject);
+	message.body = xml::child_text(stanza, "body", &message.has_body);
+	message.subject = xml::child_text(stanza, "subject", &message.has_subject);
 	if (!message.has_body && !message.has_subject)
 		return; /* chat states, receipts and the like: nothing to store */
 	message.from = attribute(stanza, "from");
@@ -718,6 +738,8 @@ Session::send_raw_message(const std::string &xml, const std::string &id, size_t 
 		*problem = std::string("message_stanza is a <") + (name ? name : "?") +
 		           "> element; only <message> stanzas are sent";
 	else
+		*problem = stanza::check_client_namespace(xmpp_stanza_get_ns(stanza), "message_stanza");
+	if (problem->empty())
 	{
 		const char *to = xmpp_stanza_get_to(stanza);
 		*problem = to ? stanza::check_jid(to, "the to attribute of message_stanza")

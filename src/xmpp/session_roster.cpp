@@ -115,10 +115,10 @@ Session::on_presence(xmpp_stanza_t *stanza)
 		presence::Update update;
 		update.jid = from;
 		update.available = type.empty();
-		update.show = xml::child_text(ctx_, stanza, "show");
-		update.status = xml::child_text(ctx_, stanza, "status");
+		update.show = xml::child_text(stanza, "show");
+		update.status = xml::child_text(stanza, "status");
 		/* RFC 6121 4.7.2.3: an integer from -128 to 127; anything else counts as 0. */
-		const std::string priority = xml::child_text(ctx_, stanza, "priority");
+		const std::string priority = xml::child_text(stanza, "priority");
 		char *end = nullptr;
 		const long value = strtol(priority.c_str(), &end, 10);
 		if (!priority.empty() && *end == '\0' && value >= -128 && value <= 127)

@@ -6,6 +6,8 @@
 
 #include <strophe.h>
 
+#include <cstring>
+
 namespace xml
 {
 
@@ -25,13 +27,51 @@ take_string(xmpp_ctx_t *ctx, char *text)
 	return result;
 }
 
-std::string
-child_text(xmpp_ctx_t *ctx, xmpp_stanza_t *stanza, const char *name, bool *present)
+namespace
 {
-	xmpp_stanza_t *child = xmpp_stanza_get_child_by_name(stanza, name);
+
+const char *const NS_CLIENT = "jabber:client";
+
+/*
+ * Appends the text of `node` and of everything below it, in document
+ * order. libstrophe's xmpp_stanza_get_text takes only the direct text
+ * children: "a<b>bold</b>c" would be "ac".
+ */
+void
+append_text(xmpp_stanza_t *node, std::string *text)
+{
+	if (xmpp_stanza_is_text(node))
+	{
+		const char *part = xmpp_stanza_get_text_ptr(node);
+		if (part)
+			text->append(part);
+		return;
+	}
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(node); c; c = xmpp_stanza_get_next(c))
+		append_text(c, text);
+}
+
+} // namespace
+
+std::string
+child_text(xmpp_stanza_t *stanza, const char *name, bool *present)
+{
+	xmpp_stanza_t *child = nullptr;
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(stanza); c && !child;
+	     c = xmpp_stanza_get_next(c))
+	{
+		const char *child_name = xmpp_stanza_get_name(c);
+		const char *ns = xmpp_stanza_get_ns(c);
+		if (xmpp_stanza_is_tag(c) && child_name && strcmp(child_name, name) == 0 &&
+		    (!ns || strcmp(ns, NS_CLIENT) == 0))
+			child = c;
+	}
 	if (present)
 		*present = child != nullptr;
-	return child ? take_string(ctx, xmpp_stanza_get_text(child)) : "";
+	std::string text;
+	if (child)
+		append_text(child, &text);
+	return text;
 }
 
 xmpp_stanza_t *

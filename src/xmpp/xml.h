@@ -22,11 +22,13 @@ std::string attribute(_xmpp_stanza_t *stanza, const char *name);
 std::string take_string(_xmpp_ctx_t *ctx, char *text);
 
 /*
- * The text of the first child element called `name`, or ""; `present`
- * says whether there is one.
+ * The whole text content of the first child element called `name` in the
+ * stanza's own namespace (jabber:client, or none given), text of nested
+ * elements included, or ""; `present` says whether there is one. A child
+ * of that name in another namespace (an extension's <body/>) does not
+ * count.
  */
-std::string child_text(_xmpp_ctx_t *ctx, _xmpp_stanza_t *stanza, const char *name,
-                       bool *present = nullptr);
+std::string child_text(_xmpp_stanza_t *stanza, const char *name, bool *present = nullptr);
 
 /* Adds <name xmlns=ns/> (no xmlns if ns is null) to parent and returns it. */
 _xmpp_stanza_t *add_element(_xmpp_ctx_t *ctx, _xmpp_stanza_t *parent, const char *name,

@@ -122,3 +122,65 @@ def test_the_answer_to_a_roster_set_is_not_read_as_a_roster(online, peer_factory
     pushes = observer.roster_pushes - before
     assert 1 <= pushes <= 6, f"{pushes} roster pushes in 4 s after one user was added"
     assert status(online)["state"] == "online"
+
+
+def test_pg_cancel_backend_cancels_no_worker(online, alice):
+    """A query cancel is for the statement the worker runs: between statements it changes nothing."""
+    pid = status(online)["worker_pid"]
+    assert scalar(online, "SELECT pg_cancel_backend(%s)", (pid,)) is True
+    time.sleep(1.5)
+    after = status(online)
+    assert after["worker_pid"] == pid, "the worker exited on a cancel"
+    assert after["state"] == "online", after
+    row = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                         "VALUES (%s, 'after the cancel') RETURNING id", (ALICE,))
+    alice.wait_message(lambda m: m["body"] == "after the cancel", timeout=5)
+    assert wait_row_done(online, row)["submission_failed"] is False
+
+
+def test_a_row_committed_out_of_id_order_is_sent_at_once(online, alice):
+    """A transaction that took its id early and commits after a later one is not left for the
+    safety poll (jabclnd.safety_poll_interval, 10 s)."""
+    early = connect()
+    early.autocommit = False
+    with early.cursor() as cur:
+        cur.execute("INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                    "VALUES (%s, 'committed late') RETURNING id", (ALICE,))
+        late_row = cur.fetchone()[0]
+    try:
+        # A backlog after it, committed first; the early row commits while the
+        # backlog's batches are in flight, so the claims run above its id.
+        query(online, """INSERT INTO xmpp_tx_queue (message_to, message_body)
+                         SELECT %s, 'backlog ' || n FROM generate_series(1, 3000) AS n""", (ALICE,))
+        alice.wait_message(lambda m: m["body"] == "backlog 50", timeout=30)
+        early.commit()
+        alice.wait_message(lambda m: m["body"] == "backlog 3000", timeout=60)
+        backlog_done = time.monotonic()
+        alice.wait_message(lambda m: m["body"] == "committed late", timeout=15)
+        took = time.monotonic() - backlog_done
+    finally:
+        early.close()
+    assert wait_row_done(online, late_row)["submission_failed"] is False
+    assert took < 4, f"the late row came {took:.1f} s after the backlog: it waited for the safety poll"
+
+
+def received(conn, message_id):
+    return query(conn, "SELECT message_body, message_subject FROM xmpp_rx_queue "
+                       "WHERE message_id = %s", (message_id,))
+
+
+def test_a_received_body_is_stored_whole_and_only_the_client_body_counts(online, alice):
+    alice.send_raw(f"<message to='{BOT}' type='chat' id='markup-1'>"
+                   "<body>a<b xmlns='urn:example:markup'>bold</b>c</body></message>")
+    alice.send_raw(f"<message to='{BOT}' type='chat' id='foreign-1'>"
+                   "<body xmlns='urn:example:other'>not the body</body></message>")
+    alice.send_raw(f"<message to='{BOT}' type='chat' id='foreign-2'>"
+                   "<body xmlns='urn:example:other'>not the body</body>"
+                   "<body>the body</body></message>")
+    alice.send_message(BOT, "marker after the bodies")
+    wait_for("the marker in xmpp_rx_queue", lambda: scalar(
+        online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
+                "'marker after the bodies'"), timeout=10)
+    assert received(online, "markup-1") == [("aboldc", None)]
+    assert received(online, "foreign-1") == [], "a foreign <body/> is not a body: nothing to store"
+    assert received(online, "foreign-2") == [("the body", None)]

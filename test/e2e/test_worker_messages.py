@@ -72,6 +72,13 @@ def test_raw_stanza_without_id_gets_one(online, alice):
     assert msg["id"].startswith(f"jabclnd-tx-{row}-")
 
 
+def test_raw_stanza_in_jabber_client_with_white_space_around_is_sent(online, alice):
+    row = send(online, None, stanza="\n  <message xmlns='jabber:client' to='alice@localhost'>"
+                                    "<body>namespaced</body></message>\n")
+    alice.wait_message(lambda m: m["body"] == "namespaced")
+    assert wait_row_done(online, row)["submission_failed"] is False
+
+
 def test_message_types(online, alice):
     for mtype in ("normal", "headline"):
         send(online, ALICE, body=f"type {mtype}", mtype=mtype)
@@ -93,6 +100,24 @@ BAD_ROWS = [
     ("oversized", dict(to=ALICE, body="x" * 70000), "more than jabclnd.max_stanza_size"),
     ("raw without recipient", dict(stanza="<message><body>to nobody</body></message>"),
      "no to attribute"),
+    # libstrophe's parser takes the first element and drops the rest: refused whole.
+    ("two messages", dict(stanza="<message to='alice@localhost'><body>one</body></message>"
+                                 "<message to='alice@localhost'><body>two</body></message>"),
+     "holds more than one element"),
+    ("trailing text", dict(stanza="<message to='alice@localhost'><body>x</body></message>junk"),
+     "has text after its element"),
+    ("XML declaration", dict(stanza="<?xml version='1.0'?><message to='alice@localhost'>"
+                                    "<body>x</body></message>"), "XML declaration"),
+    ("DTD", dict(stanza="<!DOCTYPE message [<!ENTITY e 'x'>]><message to='alice@localhost'>"
+                        "<body>&e;</body></message>"), "document type declaration"),
+    # Another namespace makes the server close the stream.
+    ("foreign namespace", dict(stanza="<message xmlns='urn:wrong:ns' to='alice@localhost'>"
+                                      "<body>x</body></message>"), "namespace \"urn:wrong:ns\""),
+    ("server namespace", dict(stanza="<message xmlns='jabber:server' to='alice@localhost'>"
+                                     "<body>x</body></message>"), "namespace \"jabber:server\""),
+    ("stream namespace", dict(stanza="<message xmlns='http://etherx.jabber.org/streams' "
+                                     "to='alice@localhost'><body>x</body></message>"),
+     "in namespace \"http://etherx.jabber.org/streams\""),
 ]
 
 

@@ -600,3 +600,92 @@ TEST(RowStanzaId, ExtremesAreUsableAsXmlAttributeValues)
 		    << id;
 	}
 }
+
+/* ------------------------------------------------- check_single_element */
+
+TEST(CheckSingleElement, AcceptsOneElementWithWhiteSpaceAround)
+{
+	using stanza::check_single_element;
+	for (const char *xml : {
+	         "<message to='a@b'><body>x</body></message>",
+	         "\n  <message to='a@b'><body>x</body></message>\r\n\t",
+	         "<message to='a@b'/>",
+	         /* '>' and '/' in attribute values do not end the tag */
+	         "<message to='a@b' x='a>b' y=\"/>\"><body>1 &lt; 2</body></message>",
+	         "<message to='a@b'><body><![CDATA[</message><more/>]]></body></message>",
+	         "<message to='a@b'><x xmlns='urn:a'><y/><y></y></x></message>",
+	     })
+		EXPECT_EQ(check_single_element(xml, "message_stanza"), "") << "for " << xml;
+}
+
+TEST(CheckSingleElement, RefusesMoreThanOneElement)
+{
+	EXPECT_EQ(
+	    stanza::check_single_element("<message to='a@b'/><message to='c@d'/>", "message_stanza"),
+	    "message_stanza holds more than one element: write one <message> stanza per row "
+	    "(libstrophe would send the first and drop the rest)");
+	EXPECT_NE(
+	    stanza::check_single_element(
+	        "<message to='a@b'><body>1</body></message>\n<message to='c@d'/>", "message_stanza"),
+	    "");
+}
+
+TEST(CheckSingleElement, RefusesTextBeforeOrAfterTheElement)
+{
+	EXPECT_EQ(stanza::check_single_element("<message to='a@b'/>junk", "message_stanza"),
+	          "message_stanza has text after its element: write one <message> element alone");
+	EXPECT_EQ(stanza::check_single_element("junk<message to='a@b'/>", "message_stanza"),
+	          "message_stanza does not start with an element: write one <message> element");
+	EXPECT_EQ(stanza::check_single_element("  \n", "message_stanza"),
+	          "message_stanza is empty: write one <message> element");
+}
+
+TEST(CheckSingleElement, RefusesWhatXmppForbidsWithItsOwnReason)
+{
+	using stanza::check_single_element;
+	const std::string message = "<message to='a@b'><body>x</body></message>";
+	EXPECT_NE(check_single_element("<?xml version='1.0'?>" + message, "m").find("XML declaration"),
+	          std::string::npos);
+	EXPECT_NE(check_single_element("<!DOCTYPE message [<!ENTITY e 'x'>]>" + message, "m")
+	              .find("document type declaration"),
+	          std::string::npos);
+	EXPECT_NE(
+	    check_single_element("<message to='a@b'><!-- hi --></message>", "m").find("XML comment"),
+	    std::string::npos);
+	EXPECT_NE(check_single_element(message + "<!-- after -->", "m").find("XML comment"),
+	          std::string::npos);
+	EXPECT_NE(check_single_element("<message to='a@b'><?pi x?></message>", "m")
+	              .find("processing instruction"),
+	          std::string::npos);
+}
+
+TEST(CheckSingleElement, LeavesBrokenXmlToTheParser)
+{
+	/* Unterminated tags, sections and stray end tags: the parser's "not well-formed" follows. */
+	for (const char *xml : {"<message to='a@b'", "<message to='a@b><body/></message>",
+	                        "<message><![CDATA[x</message>"})
+		EXPECT_EQ(stanza::check_single_element(xml, "message_stanza"), "") << "for " << xml;
+}
+
+TEST(CheckSingleElement, RefusesAnEndTagAfterTheElement)
+{
+	/* libstrophe would send <message/> and drop the rest without a word. */
+	EXPECT_EQ(stanza::check_single_element("<message to='a@b'/></message>", "message_stanza"),
+	          "message_stanza has an end tag after its element that closes nothing");
+}
+
+/* ------------------------------------------------ check_client_namespace */
+
+TEST(CheckClientNamespace, AcceptsNoneAndJabberClientOnly)
+{
+	using stanza::check_client_namespace;
+	EXPECT_EQ(check_client_namespace(nullptr, "message_stanza"), "");
+	EXPECT_EQ(check_client_namespace("jabber:client", "message_stanza"), "");
+	EXPECT_EQ(check_client_namespace("urn:wrong:ns", "message_stanza"),
+	          "message_stanza is in namespace \"urn:wrong:ns\"; a client sends stanzas in "
+	          "jabber:client (write no xmlns, or xmlns='jabber:client'): the server would close "
+	          "the stream");
+	for (const char *ns :
+	     {"jabber:server", "http://etherx.jabber.org/streams", "", "JABBER:CLIENT"})
+		EXPECT_NE(check_client_namespace(ns, "message_stanza"), "") << "for " << ns;
+}
