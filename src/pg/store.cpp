@@ -87,7 +87,7 @@ static bool
 ensure_plans(void)
 {
 	Oid extension = get_extension_oid("jabclnd", true);
-	Oid claim_types[] = {INT4OID, INT8OID};
+	Oid claim_types[] = {INT4OID, INT8OID, INT8OID};
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
 	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -120,10 +120,22 @@ ensure_plans(void)
 	 * must not stall the rows behind it. The attempt is counted as it is
 	 * claimed, so a row whose sending keeps killing the connection is
 	 * recognised however the worker dies.
+	 *
+	 * Sizes before content: a row whose text is larger than $3
+	 * (jabclnd.max_stanza_size) comes back with its size and without its
+	 * text. octet_length() of a TOASTed value reads its header, not the
+	 * value, and the UPDATE keeps the TOAST pointers: a 300 MB body
+	 * inserted by a role that may only INSERT never enters the worker's
+	 * memory (it once did, five times over).
 	 */
 	plans.claim =
 	    prepare(schema,
-	            "WITH batch AS (SELECT id FROM %s.xmpp_tx_queue "
+	            "WITH batch AS (SELECT id, "
+	            "coalesce(octet_length(message_stanza), 0) + coalesce(octet_length(message_to), 0) "
+	            "+ coalesce(octet_length(message_type), 0) "
+	            "+ coalesce(octet_length(message_subject), 0) "
+	            "+ coalesce(octet_length(message_body), 0) AS text_bytes "
+	            "FROM %s.xmpp_tx_queue "
 	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
 	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
 	            "UPDATE %s.xmpp_tx_queue q "
@@ -131,9 +143,13 @@ ensure_plans(void)
 	            "FROM batch WHERE q.id = batch.id "
 	            "RETURNING q.id, "
 	            "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
-	            "q.submission_attempts, q.message_stanza, q.message_to, "
-	            "q.message_type, q.message_subject, q.message_body",
-	            2, claim_types);
+	            "q.submission_attempts, batch.text_bytes::int8, "
+	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_stanza END, "
+	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_to END, "
+	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
+	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_subject END, "
+	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_body END",
+	            3, claim_types);
 	plans.mark_sent = prepare(schema,
 	                          "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
 	                          "WHERE id = ANY($1) AND submission_timestamp IS NULL",
@@ -184,7 +200,7 @@ typedef void (*UnitBody)(void *arg);
 /* Whether a unit's commit must reach the disk before the worker goes on. */
 enum class Durability
 {
-	flushed, /* synchronous_commit as configured */
+	flushed, /* synchronous_commit as configured, and at least local */
 	relaxed  /* synchronous_commit = off: losing this commit in a crash is harmless */
 };
 
@@ -203,6 +219,14 @@ run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 			elog(ERROR, "jabclnd: SPI_connect failed");
 		if (durability == Durability::relaxed)
 			(void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+			                        GUC_ACTION_LOCAL, true, 0, false);
+		/*
+		 * Received messages are acknowledged to the server once their unit
+		 * commits: with synchronous_commit = off as the server's default,
+		 * a crash would lose messages the server has forgotten.
+		 */
+		else if (synchronous_commit < SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+			(void)set_config_option("synchronous_commit", "local", PGC_USERSET, PGC_S_SESSION,
 			                        GUC_ACTION_LOCAL, true, 0, false);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		body(arg);
@@ -316,6 +340,7 @@ struct ClaimArgs
 	MemoryContext results;
 	int limit;
 	int64 after_id;
+	int64 max_text_bytes;
 	TxRow **rows;
 	int *row_count;
 };
@@ -324,7 +349,8 @@ static void
 claim_body(void *arg)
 {
 	ClaimArgs *args = static_cast<ClaimArgs *>(arg);
-	Datum arguments[2] = {Int32GetDatum(args->limit), Int64GetDatum(args->after_id)};
+	Datum arguments[3] = {Int32GetDatum(args->limit), Int64GetDatum(args->after_id),
+	                      Int64GetDatum(args->max_text_bytes)};
 
 	*args->row_count = 0;
 	*args->rows = nullptr;
@@ -343,20 +369,23 @@ claim_body(void *arg)
 		rows[i].id = int64_column(tuple, 1);
 		rows[i].inserted_us = int64_column(tuple, 2);
 		rows[i].attempts = int32_column(tuple, 3);
-		rows[i].stanza = copy_column(args->results, tuple, 4);
-		rows[i].to = copy_column(args->results, tuple, 5);
-		rows[i].type = copy_column(args->results, tuple, 6);
-		rows[i].subject = copy_column(args->results, tuple, 7);
-		rows[i].body = copy_column(args->results, tuple, 8);
+		rows[i].text_bytes = int64_column(tuple, 4);
+		rows[i].text_loaded = rows[i].text_bytes <= args->max_text_bytes;
+		rows[i].stanza = copy_column(args->results, tuple, 5);
+		rows[i].to = copy_column(args->results, tuple, 6);
+		rows[i].type = copy_column(args->results, tuple, 7);
+		rows[i].subject = copy_column(args->results, tuple, 8);
+		rows[i].body = copy_column(args->results, tuple, 9);
 	}
 	*args->rows = rows;
 	*args->row_count = static_cast<int>(SPI_processed);
 }
 
 bool
-store_claim_batch(MemoryContext results, int limit, int64_t after_id, TxRow **rows, int *row_count)
+store_claim_batch(MemoryContext results, int limit, int64_t after_id, int64_t max_text_bytes,
+                  TxRow **rows, int *row_count)
 {
-	ClaimArgs args = {results, limit, after_id, rows, row_count};
+	ClaimArgs args = {results, limit, after_id, max_text_bytes, rows, row_count};
 	/*
 	 * A claim only counts an attempt: if a crash loses that, the row is
 	 * tried once more than jabclnd.max_attempts. Not waiting for its flush

@@ -36,6 +36,8 @@ struct TxRow
 	int64_t id;
 	int64_t inserted_us; /* insert_timestamp, microseconds since the epoch */
 	int attempts;        /* including this one */
+	int64_t text_bytes;  /* the bytes of its text columns together */
+	bool text_loaded;    /* false: more than the claim's limit; the text columns are null */
 	char *stanza;
 	char *to;
 	char *type;
@@ -109,10 +111,11 @@ bool store_load_account(MemoryContext results, TablesSnapshot *snapshot);
 /*
  * Claims up to `limit` pending rows with an id above `after_id` (the rows
  * still in flight stay pending until the server confirms them), oldest
- * first, counting the attempt.
+ * first, counting the attempt. The text of a row larger than
+ * `max_text_bytes` is not read: only its size.
  */
-bool store_claim_batch(MemoryContext results, int limit, int64_t after_id, TxRow **rows,
-                       int *row_count);
+bool store_claim_batch(MemoryContext results, int limit, int64_t after_id, int64_t max_text_bytes,
+                       TxRow **rows, int *row_count);
 /*
  * Marks sent and failed rows, inserts received messages (and notifies
  * jabclnd_rx), and mirrors presence into openfire_users and xmpp_presence.

@@ -152,6 +152,16 @@ jabclnd_worker_main(Datum)
 	 * and is retried like any failed unit.
 	 */
 	SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_OVERRIDE);
+	/*
+	 * The worker's SQL names the extension's tables by schema, and every
+	 * function and operator it uses is PostgreSQL's own: with nothing but
+	 * pg_catalog on the path (pg_temp is never searched for functions or
+	 * operators), no object a user created can be chosen for them. The
+	 * override outranks ALTER DATABASE/ROLE ... SET search_path, which the
+	 * database's owner may set: `oid = 16384` would otherwise run an
+	 * operator evil.=(oid, integer) as the worker's role (reproduced).
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	if (GetDatabaseEncoding() != PG_UTF8)
 	{

@@ -19,6 +19,11 @@ Worker::send_row(const TxRow &row)
 	const std::string id = stanza::row_stanza_id(row.id, row.inserted_us);
 	const size_t max_size = static_cast<size_t>(jabclnd_max_stanza_size);
 
+	if (!row.text_loaded)
+		return "the row's text is " + std::to_string(row.text_bytes) +
+		       " bytes, more than jabclnd.max_stanza_size (" + std::to_string(max_size) +
+		       "); it was neither loaded nor sent";
+
 	if (row.stanza)
 	{
 		std::string problem = stanza::check_xml_text(row.stanza, "message_stanza");
@@ -62,7 +67,7 @@ Worker::send_batch(TimestampTz now)
 	int count = 0;
 
 	MemoryContextReset(results_);
-	if (!store_claim_batch(results_, limit, after_id, &rows, &count))
+	if (!store_claim_batch(results_, limit, after_id, jabclnd_max_stanza_size, &rows, &count))
 	{
 		database_failed(now);
 		return;

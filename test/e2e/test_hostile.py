@@ -184,3 +184,89 @@ def test_a_received_body_is_stored_whole_and_only_the_client_body_counts(online,
     assert received(online, "markup-1") == [("aboldc", None)]
     assert received(online, "foreign-1") == [], "a foreign <body/> is not a body: nothing to store"
     assert received(online, "foreign-2") == [("the body", None)]
+
+
+def test_a_database_owner_cannot_redirect_the_workers_sql(online):
+    """A non-superuser who owns the worker's database sets its search_path to a schema with an
+    operator that makes them superuser if the worker (the bootstrap superuser) runs it."""
+    database = scalar(online, "SELECT current_database()")
+    owner = scalar(online, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                   (database,))
+    query(online, "CREATE ROLE jabclnd_evil_owner LOGIN")
+    try:
+        query(online, f'ALTER DATABASE "{database}" OWNER TO jabclnd_evil_owner')
+        query(online, "SET ROLE jabclnd_evil_owner")
+        query(online, """
+            CREATE SCHEMA evil;
+            CREATE FUNCTION evil.oid_eq_int(oid, integer) RETURNS boolean LANGUAGE plpgsql AS $f$
+            BEGIN
+                EXECUTE 'ALTER ROLE jabclnd_evil_owner SUPERUSER';
+                RETURN $1::bigint = $2;
+            END $f$;
+            CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = integer, FUNCTION = evil.oid_eq_int);
+            CREATE FUNCTION evil.numeric_times_int(numeric, integer) RETURNS numeric
+                LANGUAGE plpgsql AS $f$
+            BEGIN
+                EXECUTE 'ALTER ROLE jabclnd_evil_owner SUPERUSER';
+                RETURN $1 * $2::numeric;
+            END $f$;
+            CREATE OPERATOR evil.* (LEFTARG = numeric, RIGHTARG = integer,
+                                    FUNCTION = evil.numeric_times_int);
+            GRANT USAGE ON SCHEMA evil TO PUBLIC;""")
+        query(online, f'ALTER DATABASE "{database}" SET search_path = evil, public')
+        query(online, "RESET ROLE")
+        # The setting applies to new sessions: a new worker.
+        old_pid = status(online)["worker_pid"]
+        query(online, "SELECT pg_terminate_backend(%s)", (old_pid,))
+        wait_for("a new worker", lambda: (status(online)["worker_pid"] or old_pid) != old_pid,
+                 timeout=30)
+        wait_state(online, "online", timeout=30)
+        row = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                             "VALUES (%s, 'under a hostile search_path') RETURNING id", (ALICE,))
+        wait_row_done(online, row)
+        assert scalar(online, "SELECT rolsuper FROM pg_roles WHERE rolname = "
+                              "'jabclnd_evil_owner'") is False, "the worker ran the owner's operator"
+    finally:
+        query(online, "RESET ROLE")
+        query(online, f'ALTER DATABASE "{database}" RESET search_path')
+        query(online, "DROP SCHEMA IF EXISTS evil CASCADE")
+        query(online, f'ALTER DATABASE "{database}" OWNER TO "{owner}"')
+        query(online, "DROP ROLE jabclnd_evil_owner")
+
+
+def peak_memory_kb(pid):
+    """The process's peak resident set (VmHWM), in kB."""
+    with open(f"/proc/{pid}/status") as status_file:
+        for line in status_file:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmHWM for pid {pid}")
+
+
+def test_a_huge_row_from_an_insert_only_role_fails_without_entering_the_worker(online, alice):
+    query(online, "CREATE ROLE jabclnd_insert_only")
+    try:
+        query(online, "GRANT USAGE ON SCHEMA public TO jabclnd_insert_only")
+        query(online, "GRANT INSERT ON xmpp_tx_queue TO jabclnd_insert_only")
+        pid = status(online)["worker_pid"]
+        before = peak_memory_kb(pid)
+        query(online, "SET ROLE jabclnd_insert_only")
+        # 64 MB that compress to almost nothing: stored TOASTed, small on disk.
+        query(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                      "VALUES (%s, repeat('x', 64 * 1024 * 1024))", (ALICE,))
+        query(online, "RESET ROLE")
+        row = scalar(online, "SELECT max(id) FROM xmpp_tx_queue")
+        done = wait_row_done(online, row, timeout=30)
+        assert done["submission_failed"] is True, done["submission_info"]
+        assert "67108883 bytes, more than jabclnd.max_stanza_size" in done["submission_info"], \
+            done["submission_info"]
+        grown = peak_memory_kb(pid) - before
+        assert grown < 16 * 1024, f"the worker's peak memory grew by {grown} kB"
+        after = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                               "VALUES (%s, 'after the huge row') RETURNING id", (ALICE,))
+        alice.wait_message(lambda m: m["body"] == "after the huge row")
+        assert wait_row_done(online, after)["submission_failed"] is False
+    finally:
+        query(online, "RESET ROLE")
+        query(online, "DROP OWNED BY jabclnd_insert_only")
+        query(online, "DROP ROLE jabclnd_insert_only")
