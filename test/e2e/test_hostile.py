@@ -257,11 +257,11 @@ def test_a_huge_row_from_an_insert_only_role_fails_without_entering_the_worker(o
         query(online, "RESET ROLE")
         row = scalar(online, "SELECT max(id) FROM xmpp_tx_queue")
         done = wait_row_done(online, row, timeout=30)
+        grown = peak_memory_kb(pid) - before
+        assert grown < 16 * 1024, f"the worker's peak memory grew by {grown} kB"
         assert done["submission_failed"] is True, done["submission_info"]
         assert "67108883 bytes, more than jabclnd.max_stanza_size" in done["submission_info"], \
             done["submission_info"]
-        grown = peak_memory_kb(pid) - before
-        assert grown < 16 * 1024, f"the worker's peak memory grew by {grown} kB"
         after = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
                                "VALUES (%s, 'after the huge row') RETURNING id", (ALICE,))
         alice.wait_message(lambda m: m["body"] == "after the huge row")
