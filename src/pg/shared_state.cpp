@@ -23,6 +23,7 @@ struct SharedState
 	uint64 sent;
 	uint64 failed;
 	uint64 received;
+	uint64 set_aside; /* received messages stored in xmpp_rx_set_aside instead */
 	char jid[STATUS_TEXT_LEN];
 	char last_error[STATUS_TEXT_LEN];
 };
@@ -62,7 +63,7 @@ shared_state_register_worker(void)
 	SpinLockAcquire(&shared->mutex);
 	shared->worker_procno = MyProc->pgprocno;
 	shared->worker_pid = MyProcPid;
-	shared->sent = shared->failed = shared->received = 0;
+	shared->sent = shared->failed = shared->received = shared->set_aside = 0;
 	shared->next_retry = 0;
 	SpinLockRelease(&shared->mutex);
 }
@@ -154,12 +155,13 @@ shared_state_set_next_retry(int64_t timestamp)
 }
 
 void
-shared_state_count(uint64_t sent, uint64_t failed, uint64_t received)
+shared_state_count(uint64_t sent, uint64_t failed, uint64_t received, uint64_t set_aside)
 {
 	SpinLockAcquire(&shared->mutex);
 	shared->sent += sent;
 	shared->failed += failed;
 	shared->received += received;
+	shared->set_aside += set_aside;
 	SpinLockRelease(&shared->mutex);
 }
 
@@ -222,6 +224,7 @@ shared_state_snapshot(StatusSnapshot *out)
 	out->sent = shared->sent;
 	out->failed = shared->failed;
 	out->received = shared->received;
+	out->set_aside = shared->set_aside;
 	memcpy(out->jid, shared->jid, STATUS_TEXT_LEN);
 	memcpy(out->last_error, shared->last_error, STATUS_TEXT_LEN);
 	SpinLockRelease(&shared->mutex);

@@ -36,7 +36,7 @@ void shared_state_register_worker(void);
 void shared_state_unregister_worker(void);
 void shared_state_set(WorkerState state, const char *jid, const char *error);
 void shared_state_set_next_retry(int64_t timestamp);
-void shared_state_count(uint64_t sent, uint64_t failed, uint64_t received);
+void shared_state_count(uint64_t sent, uint64_t failed, uint64_t received, uint64_t set_aside);
 bool shared_state_take_tables_changed(void);
 bool shared_state_begin_connect(void);
 void shared_state_end_connect(void);
@@ -55,6 +55,7 @@ struct StatusSnapshot
 	uint64_t sent;
 	uint64_t failed;
 	uint64_t received;
+	uint64_t set_aside;
 	char jid[STATUS_TEXT_LEN];
 	char last_error[STATUS_TEXT_LEN];
 };

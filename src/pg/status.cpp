@@ -23,6 +23,7 @@ enum StatusColumn
 	COL_SENT,
 	COL_FAILED,
 	COL_RECEIVED,
+	COL_SET_ASIDE,
 	COL_PID,
 	STATUS_COLUMNS
 };
@@ -55,6 +56,7 @@ jabclnd_worker_status(PG_FUNCTION_ARGS)
 	values[COL_SENT] = Int64GetDatum(static_cast<int64>(snap->sent));
 	values[COL_FAILED] = Int64GetDatum(static_cast<int64>(snap->failed));
 	values[COL_RECEIVED] = Int64GetDatum(static_cast<int64>(snap->received));
+	values[COL_SET_ASIDE] = Int64GetDatum(static_cast<int64>(snap->set_aside));
 	values[COL_PID] = Int32GetDatum(snap->worker_pid);
 	nulls[COL_PID] = snap->worker_pid == 0;
 

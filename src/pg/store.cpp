@@ -27,6 +27,7 @@ struct Plans
 	SPIPlanPtr mark_sent;
 	SPIPlanPtr mark_failed;
 	SPIPlanPtr insert_rx;
+	SPIPlanPtr set_aside_rx;
 	SPIPlanPtr logins;
 	SPIPlanPtr reset_presence;
 	SPIPlanPtr set_presence;
@@ -66,10 +67,10 @@ prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 static void
 forget_plans(void)
 {
-	SPIPlanPtr *all[] = {&plans.account,        &plans.claim,          &plans.mark_sent,
-	                     &plans.mark_failed,    &plans.insert_rx,      &plans.logins,
-	                     &plans.reset_presence, &plans.set_presence,   &plans.reset_resources,
-	                     &plans.write_resource, &plans.delete_resource};
+	SPIPlanPtr *all[] = {&plans.account,         &plans.claim,          &plans.mark_sent,
+	                     &plans.mark_failed,     &plans.insert_rx,      &plans.set_aside_rx,
+	                     &plans.logins,          &plans.reset_presence, &plans.set_presence,
+	                     &plans.reset_resources, &plans.write_resource, &plans.delete_resource};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -91,6 +92,7 @@ ensure_plans(void)
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
 	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid set_aside_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Oid presence_types[] = {TEXTOID, BOOLOID};
 	Oid resource_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
 	const char *schema;
@@ -163,6 +165,10 @@ ensure_plans(void)
 	                          "message_type, message_id, message_subject, message_body) "
 	                          "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
 	                          6, rx_types);
+	plans.set_aside_rx = prepare(schema,
+	                             "INSERT INTO %s.xmpp_rx_set_aside (message_stanza, message_from, "
+	                             "message_id, error) VALUES ($1, $2, $3, $4)",
+	                             4, set_aside_types);
 	plans.logins = prepare(
 	    schema, "SELECT DISTINCT lower(login) FROM %s.openfire_users WHERE enabled", 0, nullptr);
 	plans.reset_presence = prepare(schema,
@@ -485,12 +491,11 @@ static void
 record_body(void *arg)
 {
 	const Outcomes *outcomes = static_cast<const Outcomes *>(arg);
-	StringInfoData payload;
 
 	if (!ensure_plans())
 	{
 		/* No tables, no flags to reset; but rows to record must not vanish silently. */
-		if (outcomes->sent_count || outcomes->failure_count || outcomes->received_count)
+		if (outcomes->sent_count || outcomes->failure_count)
 			elog(ERROR, "the jabclnd extension was dropped from this database");
 		return;
 	}
@@ -507,23 +512,125 @@ record_body(void *arg)
 		set_presence(&outcomes->presence[i]);
 	for (int i = 0; i < outcomes->resource_count; i++)
 		write_resource(&outcomes->resources[i]);
+}
 
+bool
+store_record(const Outcomes *outcomes)
+{
+	/* Flushed: a row marked sent must stay marked, or a crash would send it again. */
+	return run_unit("recording sent rows and presence", Durability::flushed, record_body,
+	                const_cast<Outcomes *>(outcomes));
+}
+
+/* ----------------------------------------------------------- receive */
+
+/*
+ * Whether an error that refused a received message may pass if the unit
+ * is tried again (a lock, a conflict, a cancel, the server's resources):
+ * then the unit fails as a whole and is retried. Anything else (a
+ * trigger's RAISE, a constraint, a privilege) would refuse the message
+ * every time: it is set aside.
+ */
+static bool
+is_transient(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+	case ERRCODE_TRANSACTION_ROLLBACK:             /* 40: serialization, deadlock */
+	case ERRCODE_INSUFFICIENT_RESOURCES:           /* 53: disk full, out of memory */
+	case ERRCODE_OPERATOR_INTERVENTION:            /* 57: cancel, lock_timeout, shutdown */
+	case ERRCODE_SYSTEM_ERROR:                     /* 58: I/O */
+	case ERRCODE_INTERNAL_ERROR:                   /* XX */
+	case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE: /* 55: lock not available, ... */
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct ReceiveArgs
+{
+	const RxRow *rows;
+	int count;
+	int set_aside;
+};
+
+/*
+ * Stores one received message in a subtransaction of its own. A message
+ * its insert refuses for good is set aside in xmpp_rx_set_aside with the
+ * error, so that it is still acknowledged and nothing behind it waits.
+ * Plain data only here: PG_TRY at this depth skips no C++ object.
+ */
+static void
+receive_one(const RxRow *row, StringInfo payload, int *set_aside)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		insert_received(row, payload);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		ErrorData *error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		if (is_transient(error->sqlerrcode))
+			ReThrowError(error);
+
+		char nulls[5] = "    ";
+		Datum arguments[4];
+		arguments[0] = text_or_null(row->stanza, &nulls[0]);
+		arguments[1] = text_or_null(row->from, &nulls[1]);
+		arguments[2] = text_or_null(row->id, &nulls[2]);
+		arguments[3] = CStringGetTextDatum(
+		    psprintf("%s (SQLSTATE %s)", error->message, unpack_sql_state(error->sqlerrcode)));
+		if (SPI_execute_plan(plans.set_aside_rx, arguments, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "jabclnd: inserting into xmpp_rx_set_aside failed");
+		ereport(LOG, (errmsg("jabclnd: a message from %s could not be stored in xmpp_rx_queue "
+		                     "and was set aside in xmpp_rx_set_aside: %s",
+		                     row->from ? row->from : "(no sender)", error->message)));
+		FreeErrorData(error);
+		(*set_aside)++;
+	}
+	PG_END_TRY();
+}
+
+static void
+receive_body(void *arg)
+{
+	ReceiveArgs *args = static_cast<ReceiveArgs *>(arg);
+	StringInfoData payload;
+
+	args->set_aside = 0;
+	if (!ensure_plans())
+		elog(ERROR, "the jabclnd extension was dropped from this database");
 	initStringInfo(&payload);
-	for (int i = 0; i < outcomes->received_count; i++)
-		insert_received(&outcomes->received[i], &payload);
+	for (int i = 0; i < args->count; i++)
+		receive_one(&args->rows[i], &payload, &args->set_aside);
 	/* Delivered at commit, with the rows: a listener never sees an id it cannot read. */
 	if (payload.len > 0)
 		Async_Notify("jabclnd_rx", payload.data);
 }
 
 bool
-store_record(const Outcomes *outcomes)
+store_received(const RxRow *rows, int count, int *set_aside)
 {
+	ReceiveArgs args = {rows, count, 0};
 	/*
 	 * Flushed: a received message must be on disk before the server learns
-	 * (from our next stream-management ack) that we have it, and a row
-	 * marked sent must stay marked, or a crash would send it again.
+	 * (from our next stream-management ack) that we have it.
 	 */
-	return run_unit("recording XMPP traffic", Durability::flushed, record_body,
-	                const_cast<Outcomes *>(outcomes));
+	const bool ok = run_unit("storing received messages", Durability::flushed, receive_body, &args);
+	*set_aside = ok ? args.set_aside : 0;
+	return ok;
 }

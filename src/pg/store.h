@@ -88,8 +88,6 @@ struct Outcomes
 	int sent_count;
 	const RowFailure *failures;
 	int failure_count;
-	const RxRow *received;
-	int received_count;
 	bool reset_presence; /* first: every available goes back to false, xmpp_presence empties */
 	const PresenceRow *presence;
 	int presence_count;
@@ -116,11 +114,16 @@ bool store_load_account(MemoryContext results, TablesSnapshot *snapshot);
  */
 bool store_claim_batch(MemoryContext results, int limit, int64_t after_id, int64_t max_text_bytes,
                        TxRow **rows, int *row_count);
-/*
- * Marks sent and failed rows, inserts received messages (and notifies
- * jabclnd_rx), and mirrors presence into openfire_users and xmpp_presence.
- */
+/* Marks sent and failed rows, and mirrors presence into openfire_users and xmpp_presence. */
 bool store_record(const Outcomes *outcomes);
+/*
+ * Inserts received messages into xmpp_rx_queue and notifies jabclnd_rx,
+ * each message in a subtransaction of its own: one that is refused for
+ * good (a trigger, a constraint) goes to xmpp_rx_set_aside with the error
+ * instead, counted in `set_aside`. Apart from store_record, so that a
+ * message that cannot be stored never holds back the marks.
+ */
+bool store_received(const RxRow *rows, int count, int *set_aside);
 
 /* The message of the last failed call. */
 const char *store_last_error(void);

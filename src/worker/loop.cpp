@@ -140,33 +140,36 @@ Worker::look_at_tables(TimestampTz now)
 		pipeline_.rows_may_be_pending();
 }
 
-/* One transaction for everything the last pumps produced. */
+/*
+ * Records what the last pumps produced, in two units: the outcomes of sent
+ * rows with presence, and the received messages. Apart, so that a message
+ * that cannot be stored never holds back the marks (nor the other way).
+ */
 void
 Worker::record(TimestampTz now)
 {
 	if (mirror_.take_reset())
 		presence_reset_ = true;
-	if (!outcomes_pending())
+	if (!outcomes_pending() || now < database_retry_)
 		return;
-	if (now < database_retry_)
+	if ((pipeline_.has_outcomes() || presence_pending()) && !record_outcomes())
+	{
+		database_failed(now);
 		return;
+	}
+	if (!received_.empty() && !record_received())
+		database_failed(now);
+}
 
+/* Marks of sent and failed rows, and presence: one unit. */
+bool
+Worker::record_outcomes()
+{
 	const std::vector<int64_t> &confirmed = pipeline_.confirmed();
 	const std::vector<pipeline::Failure> &failed = pipeline_.failures();
 	std::vector<RowFailure> failures(failed.size());
 	for (size_t i = 0; i < failed.size(); i++)
 		failures[i] = RowFailure{failed[i].row, failed[i].reason.c_str()};
-	std::vector<RxRow> received(received_.size());
-	for (size_t i = 0; i < received_.size(); i++)
-	{
-		const session::IncomingMessage &m = received_[i];
-		received[i] = RxRow{m.stanza.c_str(),
-		                    m.from.empty() ? nullptr : m.from.c_str(),
-		                    m.type.c_str(),
-		                    m.id.empty() ? nullptr : m.id.c_str(),
-		                    m.has_subject ? m.subject.c_str() : nullptr,
-		                    m.has_body ? m.body.c_str() : nullptr};
-	}
 	std::vector<PresenceRow> presence(presence_changes_.size());
 	for (size_t i = 0; i < presence_changes_.size(); i++)
 		presence[i] =
@@ -186,24 +189,42 @@ Worker::record(TimestampTz now)
 	                     static_cast<int>(confirmed.size()),
 	                     failures.data(),
 	                     static_cast<int>(failures.size()),
-	                     received.data(),
-	                     static_cast<int>(received.size()),
 	                     presence_reset_,
 	                     presence.data(),
 	                     static_cast<int>(presence.size()),
 	                     resources.data(),
 	                     static_cast<int>(resources.size())};
 	if (!store_record(&outcomes))
-	{
-		database_failed(now);
-		return;
-	}
-	shared_state_count(confirmed.size(), failed.size(), received_.size());
+		return false;
+	shared_state_count(confirmed.size(), failed.size(), 0, 0);
 	pipeline_.outcomes_recorded();
-	received_.clear();
 	presence_changes_.clear();
 	resource_changes_.clear();
 	presence_reset_ = false;
+	return true;
+}
+
+/* Received messages: one unit, each message on its own inside it. */
+bool
+Worker::record_received()
+{
+	std::vector<RxRow> received(received_.size());
+	for (size_t i = 0; i < received_.size(); i++)
+	{
+		const session::IncomingMessage &m = received_[i];
+		received[i] = RxRow{m.stanza.c_str(),
+		                    m.from.empty() ? nullptr : m.from.c_str(),
+		                    m.type.c_str(),
+		                    m.id.empty() ? nullptr : m.id.c_str(),
+		                    m.has_subject ? m.subject.c_str() : nullptr,
+		                    m.has_body ? m.body.c_str() : nullptr};
+	}
+	int set_aside = 0;
+	if (!store_received(received.data(), static_cast<int>(received.size()), &set_aside))
+		return false;
+	shared_state_count(0, 0, received.size() - set_aside, set_aside);
+	received_.clear();
+	return true;
 }
 
 /*

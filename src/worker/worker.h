@@ -88,6 +88,8 @@ class Worker
 	std::string send_row(const TxRow &row);
 	void keep_alive(TimestampTz now);
 	void record(TimestampTz now);
+	bool record_outcomes();
+	bool record_received();
 	void pump(TimestampTz &now);
 	void database_failed(TimestampTz now);
 	void wait(TimestampTz now);

@@ -270,3 +270,42 @@ def test_a_huge_row_from_an_insert_only_role_fails_without_entering_the_worker(o
         query(online, "RESET ROLE")
         query(online, "DROP OWNED BY jabclnd_insert_only")
         query(online, "DROP ROLE jabclnd_insert_only")
+
+
+def test_a_message_that_cannot_be_stored_is_set_aside_and_holds_back_nothing(online, alice):
+    query(online, """
+        CREATE FUNCTION jabclnd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            IF NEW.message_body LIKE '%refuse me%' THEN
+                RAISE EXCEPTION 'this queue does not take %', NEW.message_body;
+            END IF;
+            RETURN NEW;
+        END $f$;
+        CREATE TRIGGER jabclnd_test_refuse BEFORE INSERT ON xmpp_rx_queue
+            FOR EACH ROW EXECUTE FUNCTION jabclnd_test_refuse();""")
+    try:
+        before = status(online)["messages_set_aside"]
+        alice.send_raw(f"<message to='{BOT}' type='chat' id='refused-1'>"
+                       "<body>please refuse me</body></message>")
+        alice.send_message(BOT, "stored after the refused one")
+        wait_for("the next message in xmpp_rx_queue", lambda: scalar(
+            online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
+                    "'stored after the refused one'"), timeout=5)
+        aside = query(online, "SELECT message_from, message_id, error, message_stanza "
+                              "FROM xmpp_rx_set_aside WHERE message_id = 'refused-1'")
+        assert len(aside) == 1, aside
+        assert aside[0][0].startswith(ALICE), aside
+        assert "this queue does not take please refuse me" in aside[0][2], aside
+        assert "P0001" in aside[0][2], aside
+        assert "please refuse me" in aside[0][3]
+        now = status(online)
+        assert now["messages_set_aside"] == before + 1, now
+        assert now["state"] == "online", now
+        # Sending goes on too.
+        row = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                             "VALUES (%s, 'sent while a trigger refuses') RETURNING id", (ALICE,))
+        alice.wait_message(lambda m: m["body"] == "sent while a trigger refuses", timeout=5)
+        assert wait_row_done(online, row)["submission_failed"] is False
+    finally:
+        query(online, "DROP TRIGGER jabclnd_test_refuse ON xmpp_rx_queue")
+        query(online, "DROP FUNCTION jabclnd_test_refuse()")

@@ -55,12 +55,18 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('xmpp_presence', 'show', 'text', false, NULL),
 	('xmpp_presence', 'status', 'text', false, NULL),
 	('xmpp_presence', 'priority', 'integer', true, '0'),
-	('xmpp_presence', 'since', 'timestamp with time zone', true, 'now()');
+	('xmpp_presence', 'since', 'timestamp with time zone', true, 'now()'),
+	('xmpp_rx_set_aside', 'id', 'bigint', true, 'IDENTITY'),
+	('xmpp_rx_set_aside', 'insert_timestamp', 'timestamp with time zone', true, 'now()'),
+	('xmpp_rx_set_aside', 'message_stanza', 'text', false, NULL),
+	('xmpp_rx_set_aside', 'message_from', 'text', false, NULL),
+	('xmpp_rx_set_aside', 'message_id', 'text', false, NULL),
+	('xmpp_rx_set_aside', 'error', 'text', true, NULL);
 
--- 6 relations + 6 column lists + 42 types + 38 NOT NULL/NULL + 38 defaults
--- + 5 primary keys + 1 unique + 15 indexes and constraints + 14 triggers
+-- 7 relations + 7 column lists + 48 types + 44 NOT NULL/NULL + 44 defaults
+-- + 6 primary keys + 1 unique + 15 indexes and constraints + 14 triggers
 -- + 5 functions x 4 + 2 definers + 2 view
-SELECT plan(6 + 6 + 42 + 38 + 38 + 5 + 1 + 15 + 14 + 20 + 2 + 2);
+SELECT plan(7 + 7 + 48 + 44 + 44 + 6 + 1 + 15 + 14 + 20 + 2 + 2);
 
 -- Relations.
 SELECT has_table('xmpp_accounts');
@@ -69,6 +75,7 @@ SELECT has_table('xmpp_rx_queue');
 SELECT has_table('openfire_users');
 SELECT has_view('openfire_users_view');
 SELECT has_table('xmpp_presence');
+SELECT has_table('xmpp_rx_set_aside');
 
 -- Column lists, nothing more, nothing less.
 SELECT columns_are(tbl, array_agg(col ORDER BY ord))
@@ -99,6 +106,7 @@ SELECT col_is_pk('xmpp_tx_queue', 'id');
 SELECT col_is_pk('xmpp_rx_queue', 'id');
 SELECT col_is_pk('openfire_users', 'login');
 SELECT col_is_pk('xmpp_presence', ARRAY['jid', 'resource']::name[]);
+SELECT col_is_pk('xmpp_rx_set_aside', 'id');
 SELECT col_is_unique('xmpp_accounts', ARRAY['acc_jid', 'srv_host', 'port']::name[],
 	'xmpp_accounts should be unique on (acc_jid, srv_host, port)');
 
@@ -202,7 +210,8 @@ SELECT function_lang_is('jabclnd_worker_status', ARRAY[]::name[], 'c');
 SELECT is(pg_get_function_arguments('jabclnd_worker_status'::regproc),
 	'OUT state text, OUT jid text, OUT since timestamp with time zone, OUT last_error text, '
 	'OUT next_retry timestamp with time zone, OUT messages_sent bigint, '
-	'OUT messages_failed bigint, OUT messages_received bigint, OUT worker_pid integer',
+	'OUT messages_failed bigint, OUT messages_received bigint, OUT messages_set_aside bigint, '
+	'OUT worker_pid integer',
 	'jabclnd_worker_status() should return the status columns');
 SELECT has_function('jabclnd_status', ARRAY[]::name[]);
 SELECT function_returns('jabclnd_status', ARRAY[]::name[], 'record');
@@ -210,8 +219,8 @@ SELECT function_lang_is('jabclnd_status', ARRAY[]::name[], 'sql');
 SELECT is(pg_get_function_arguments('jabclnd_status'::regproc),
 	'OUT state text, OUT jid text, OUT since timestamp with time zone, OUT last_error text, '
 	'OUT next_retry timestamp with time zone, OUT messages_sent bigint, '
-	'OUT messages_failed bigint, OUT messages_received bigint, OUT worker_pid integer, '
-	'OUT pending bigint',
+	'OUT messages_failed bigint, OUT messages_received bigint, OUT messages_set_aside bigint, '
+	'OUT worker_pid integer, OUT pending bigint',
 	'jabclnd_status() should return the status columns and pending');
 -- jabclnd_status() runs as its owner, so that EXECUTE on it is all an
 -- application role needs; jabclnd_worker_status() does not.

@@ -14,7 +14,7 @@ GRANT SELECT, DELETE ON xmpp_rx_queue TO jabclnd_pgtap_app;
 GRANT EXECUTE ON FUNCTION jabclnd_status() TO jabclnd_pgtap_app;
 GRANT SELECT ON openfire_users_view TO jabclnd_pgtap_openfire;
 
-SELECT plan(11 + 11 + 5 + 5 + 8);
+SELECT plan(12 + 12 + 5 + 5 + 8);
 
 -- PUBLIC ('public' is accepted by has_table_privilege, which pgTAP uses).
 SELECT table_privs_are('xmpp_accounts', 'public', ARRAY[]::name[]);
@@ -23,6 +23,7 @@ SELECT table_privs_are('xmpp_rx_queue', 'public', ARRAY[]::name[]);
 SELECT table_privs_are('openfire_users', 'public', ARRAY[]::name[]);
 SELECT table_privs_are('openfire_users_view', 'public', ARRAY[]::name[]);
 SELECT table_privs_are('xmpp_presence', 'public', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rx_set_aside', 'public', ARRAY[]::name[]);
 SELECT function_privs_are('xmpp_accounts_enable_one', ARRAY[]::name[], 'public', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'public', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'public', ARRAY[]::name[]);
@@ -36,6 +37,7 @@ SELECT table_privs_are('xmpp_rx_queue', 'jabclnd_pgtap_nobody', ARRAY[]::name[])
 SELECT table_privs_are('openfire_users', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT table_privs_are('openfire_users_view', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT table_privs_are('xmpp_presence', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rx_set_aside', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('xmpp_accounts_enable_one', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
