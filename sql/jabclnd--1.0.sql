@@ -381,6 +381,7 @@ CREATE FUNCTION @extschema@.jabclnd_worker_status(
 	OUT messages_failed bigint,
 	OUT messages_received bigint,
 	OUT messages_set_aside bigint,
+	OUT messages_ignored bigint,
 	OUT worker_pid integer)
 RETURNS record
 LANGUAGE c STRICT
@@ -399,6 +400,7 @@ CREATE FUNCTION @extschema@.jabclnd_status(
 	OUT messages_failed bigint,
 	OUT messages_received bigint,
 	OUT messages_set_aside bigint,
+	OUT messages_ignored bigint,
 	OUT worker_pid integer,
 	OUT pending bigint)
 RETURNS record

@@ -82,6 +82,17 @@ Mirror::login_of(const std::string &jid) const
 	return bare.substr(0, at);
 }
 
+bool
+Mirror::accepts_message_from(const std::string &from, Senders senders) const
+{
+	if (senders == Senders::anyone || jid::is_own_server(from, own_bare_))
+		return true;
+	if (senders == Senders::roster)
+		return roster_.count(bare_key(from)) > 0;
+	const std::string login = login_of(from);
+	return !login.empty() && enabled_.count(login) > 0;
+}
+
 void
 Mirror::set_enabled_logins(const std::set<std::string> &logins)
 {

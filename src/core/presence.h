@@ -31,6 +31,14 @@ enum class Policy
 	none            /* accept no one */
 };
 
+/* Whose messages are stored (jabclnd.receive_from). */
+enum class Senders
+{
+	anyone,        /* every sender, as the original daemon did */
+	roster,        /* the bot's roster items, whatever their subscription */
+	openfire_users /* enabled logins of openfire_users on the account's domain */
+};
+
 /* One presence stanza, reduced to what the mirror needs. */
 struct Update
 {
@@ -102,6 +110,12 @@ class Mirror
 
 	/* The login a JID stands for, or "" if it is not one of ours. */
 	std::string login_of(const std::string &jid) const;
+	/*
+	 * Whether a message `from` this JID is stored under `senders`. The
+	 * account's own server and the account itself are always heard; the
+	 * roster is the one of this connection (nothing before it arrived).
+	 */
+	bool accepts_message_from(const std::string &from, Senders senders) const;
 
   private:
 	void sync_roster();

@@ -26,6 +26,7 @@ int jabclnd_ping_interval_ms = 60000;
 int jabclnd_log_level = XMPP_LOG_WARN;
 int jabclnd_subscriptions = SUBSCRIPTIONS_OPENFIRE_USERS;
 bool jabclnd_away_is_available = true;
+int jabclnd_receive_from = RECEIVE_ANYONE;
 
 static const struct config_enum_entry tls_options[] = {
     {"required", TLS_REQUIRED, false},
@@ -38,6 +39,13 @@ static const struct config_enum_entry subscription_options[] = {
     {"openfire_users", SUBSCRIPTIONS_OPENFIRE_USERS, false},
     {"all", SUBSCRIPTIONS_ALL, false},
     {"none", SUBSCRIPTIONS_NONE, false},
+    {nullptr, 0, false},
+};
+
+static const struct config_enum_entry receive_options[] = {
+    {"anyone", RECEIVE_ANYONE, false},
+    {"roster", RECEIVE_ROSTER, false},
+    {"openfire_users", RECEIVE_OPENFIRE_USERS, false},
     {nullptr, 0, false},
 };
 
@@ -160,6 +168,14 @@ define_settings(void)
 	    "jabclnd.away_is_available", "Whether away, xa and dnd count as available.",
 	    "When off, a user whose every resource is away, xa or dnd is mirrored as not available.",
 	    &jabclnd_away_is_available, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomEnumVariable(
+	    "jabclnd.receive_from", "Whose messages the worker stores in xmpp_rx_queue.",
+	    "anyone: every sender; roster: the bot's roster; openfire_users: enabled users of "
+	    "openfire_users on the account's domain. The account's own server is always heard. "
+	    "Messages not stored are counted in jabclnd_status().messages_ignored.",
+	    &jabclnd_receive_from, RECEIVE_ANYONE, receive_options, PGC_SIGHUP, 0, nullptr, nullptr,
+	    nullptr);
 
 	MarkGUCPrefixReserved("jabclnd");
 }

@@ -22,6 +22,13 @@ enum SubscriptionPolicy
 	SUBSCRIPTIONS_NONE            /* accept no one */
 };
 
+enum ReceivePolicy
+{
+	RECEIVE_ANYONE,        /* store every message, as the original daemon did */
+	RECEIVE_ROSTER,        /* only from the bot's roster */
+	RECEIVE_OPENFIRE_USERS /* only from enabled openfire_users */
+};
+
 enum XmppLogLevel
 {
 	XMPP_LOG_DEBUG,
@@ -47,6 +54,7 @@ extern int jabclnd_ping_interval_ms;
 extern int jabclnd_log_level;
 extern int jabclnd_subscriptions;
 extern bool jabclnd_away_is_available;
+extern int jabclnd_receive_from;
 
 /* Defines every setting; called once from _PG_init. */
 void define_settings(void);

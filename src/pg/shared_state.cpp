@@ -24,6 +24,7 @@ struct SharedState
 	uint64 failed;
 	uint64 received;
 	uint64 set_aside; /* received messages stored in xmpp_rx_set_aside instead */
+	uint64 ignored;   /* received messages from senders jabclnd.receive_from does not hear */
 	char jid[STATUS_TEXT_LEN];
 	char last_error[STATUS_TEXT_LEN];
 };
@@ -63,7 +64,7 @@ shared_state_register_worker(void)
 	SpinLockAcquire(&shared->mutex);
 	shared->worker_procno = MyProc->pgprocno;
 	shared->worker_pid = MyProcPid;
-	shared->sent = shared->failed = shared->received = shared->set_aside = 0;
+	shared->sent = shared->failed = shared->received = shared->set_aside = shared->ignored = 0;
 	shared->next_retry = 0;
 	SpinLockRelease(&shared->mutex);
 }
@@ -165,6 +166,14 @@ shared_state_count(uint64_t sent, uint64_t failed, uint64_t received, uint64_t s
 	SpinLockRelease(&shared->mutex);
 }
 
+void
+shared_state_count_ignored(uint64_t ignored)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->ignored += ignored;
+	SpinLockRelease(&shared->mutex);
+}
+
 /*
  * Sets the worker's latch. Called at commit by any backend that wrote to
  * the worker's tables; harmless when no worker runs.
@@ -225,6 +234,7 @@ shared_state_snapshot(StatusSnapshot *out)
 	out->failed = shared->failed;
 	out->received = shared->received;
 	out->set_aside = shared->set_aside;
+	out->ignored = shared->ignored;
 	memcpy(out->jid, shared->jid, STATUS_TEXT_LEN);
 	memcpy(out->last_error, shared->last_error, STATUS_TEXT_LEN);
 	SpinLockRelease(&shared->mutex);

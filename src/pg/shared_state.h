@@ -37,6 +37,7 @@ void shared_state_unregister_worker(void);
 void shared_state_set(WorkerState state, const char *jid, const char *error);
 void shared_state_set_next_retry(int64_t timestamp);
 void shared_state_count(uint64_t sent, uint64_t failed, uint64_t received, uint64_t set_aside);
+void shared_state_count_ignored(uint64_t ignored);
 bool shared_state_take_tables_changed(void);
 bool shared_state_begin_connect(void);
 void shared_state_end_connect(void);
@@ -56,6 +57,7 @@ struct StatusSnapshot
 	uint64_t failed;
 	uint64_t received;
 	uint64_t set_aside;
+	uint64_t ignored;
 	char jid[STATUS_TEXT_LEN];
 	char last_error[STATUS_TEXT_LEN];
 };

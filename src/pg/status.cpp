@@ -24,6 +24,7 @@ enum StatusColumn
 	COL_FAILED,
 	COL_RECEIVED,
 	COL_SET_ASIDE,
+	COL_IGNORED,
 	COL_PID,
 	STATUS_COLUMNS
 };
@@ -57,6 +58,7 @@ jabclnd_worker_status(PG_FUNCTION_ARGS)
 	values[COL_FAILED] = Int64GetDatum(static_cast<int64>(snap->failed));
 	values[COL_RECEIVED] = Int64GetDatum(static_cast<int64>(snap->received));
 	values[COL_SET_ASIDE] = Int64GetDatum(static_cast<int64>(snap->set_aside));
+	values[COL_IGNORED] = Int64GetDatum(static_cast<int64>(snap->ignored));
 	values[COL_PID] = Int32GetDatum(snap->worker_pid);
 	nulls[COL_PID] = snap->worker_pid == 0;
 

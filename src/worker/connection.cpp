@@ -47,6 +47,21 @@ subscription_policy(void)
 	}
 }
 
+/* jabclnd.receive_from as the presence mirror's rule. */
+presence::Senders
+message_senders(void)
+{
+	switch (jabclnd_receive_from)
+	{
+	case RECEIVE_ROSTER:
+		return presence::Senders::roster;
+	case RECEIVE_OPENFIRE_USERS:
+		return presence::Senders::openfire_users;
+	default:
+		return presence::Senders::anyone;
+	}
+}
+
 /* The next delay of `backoff`, with the retry settings as they are now. */
 int
 Worker::next_backoff_ms(Backoff &backoff)
@@ -291,8 +306,17 @@ Worker::take_events(TimestampTz now)
 	for (const session::Ending &ending : events.endings)
 		connection_ended(ending, now);
 
+	const presence::Senders senders = message_senders();
+	uint64_t ignored = 0;
 	for (session::IncomingMessage &message : events.messages)
-		received_.push_back(std::move(message));
+	{
+		if (mirror_.accepts_message_from(message.from, senders))
+			received_.push_back(std::move(message));
+		else
+			ignored++;
+	}
+	if (ignored > 0)
+		shared_state_count_ignored(ignored);
 	follow_presence(events);
 }
 

@@ -66,6 +66,8 @@ ms_until(TimestampTz now, TimestampTz when)
 
 /* jabclnd.subscriptions as the presence mirror's policy. */
 presence::Policy subscription_policy(void);
+/* jabclnd.receive_from as the presence mirror's rule for messages. */
+presence::Senders message_senders(void);
 
 class Worker
 {

@@ -309,3 +309,29 @@ def test_a_message_that_cannot_be_stored_is_set_aside_and_holds_back_nothing(onl
     finally:
         query(online, "DROP TRIGGER jabclnd_test_refuse ON xmpp_rx_queue")
         query(online, "DROP FUNCTION jabclnd_test_refuse()")
+
+
+def test_messages_from_strangers_are_counted_not_stored_when_so_configured(online, alice, mallory):
+    query(online, "INSERT INTO openfire_users (login, pass, enabled) VALUES ('alice', md5('x'), true)")
+    query(online, "ALTER SYSTEM SET jabclnd.receive_from = 'openfire_users'")
+    query(online, "SELECT pg_reload_conf()")
+    try:
+        time.sleep(1)
+        before = status(online)["messages_ignored"]
+        mallory.send_raw(f"<message to='{BOT}' type='chat' id='stranger-1'>"
+                         "<body>spam from a stranger</body></message>")
+        alice.send_raw(f"<message to='{BOT}' type='chat' id='user-1'>"
+                       "<body>from an enabled user</body></message>")
+        wait_for("alice's message stored", lambda: received(online, "user-1"), timeout=10)
+        wait_for("the stranger's message counted", lambda: status(online)["messages_ignored"]
+                 == before + 1, timeout=5)
+        assert received(online, "stranger-1") == []
+    finally:
+        query(online, "ALTER SYSTEM RESET jabclnd.receive_from")
+        query(online, "SELECT pg_reload_conf()")
+    # Back to the default: anyone is heard again.
+    time.sleep(1)
+    mallory.send_raw(f"<message to='{BOT}' type='chat' id='stranger-2'>"
+                     "<body>heard again</body></message>")
+    wait_for("the stranger's message stored under the default", lambda: received(
+        online, "stranger-2"), timeout=10)

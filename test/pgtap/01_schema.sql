@@ -211,6 +211,7 @@ SELECT is(pg_get_function_arguments('jabclnd_worker_status'::regproc),
 	'OUT state text, OUT jid text, OUT since timestamp with time zone, OUT last_error text, '
 	'OUT next_retry timestamp with time zone, OUT messages_sent bigint, '
 	'OUT messages_failed bigint, OUT messages_received bigint, OUT messages_set_aside bigint, '
+	'OUT messages_ignored bigint, '
 	'OUT worker_pid integer',
 	'jabclnd_worker_status() should return the status columns');
 SELECT has_function('jabclnd_status', ARRAY[]::name[]);
@@ -220,6 +221,7 @@ SELECT is(pg_get_function_arguments('jabclnd_status'::regproc),
 	'OUT state text, OUT jid text, OUT since timestamp with time zone, OUT last_error text, '
 	'OUT next_retry timestamp with time zone, OUT messages_sent bigint, '
 	'OUT messages_failed bigint, OUT messages_received bigint, OUT messages_set_aside bigint, '
+	'OUT messages_ignored bigint, '
 	'OUT worker_pid integer, OUT pending bigint',
 	'jabclnd_status() should return the status columns and pending');
 -- jabclnd_status() runs as its owner, so that EXECUTE on it is all an

@@ -885,3 +885,53 @@ TEST(Resources, StopEmptiesTheTableThroughTheReset)
 	table.apply(mirror);
 	EXPECT_TRUE(table.rows.empty());
 }
+
+/* ------------------------------------------------- accepts_message_from */
+
+TEST(MessagesFrom, AnyoneHearsEveryone)
+{
+	Mirror mirror;
+	online(mirror, {"alice"});
+	for (const char *from : {"stranger@elsewhere.org/x", "alice@example.org/phone", "", "x.org"})
+		EXPECT_TRUE(mirror.accepts_message_from(from, presence::Senders::anyone)) << from;
+}
+
+TEST(MessagesFrom, RosterHearsItsItemsWhateverTheirSubscription)
+{
+	Mirror mirror;
+	online(mirror, {}, Policy::all, true,
+	       {{"friend@elsewhere.org", "both"}, {"asked@elsewhere.org", "none"}});
+	const presence::Senders roster = presence::Senders::roster;
+	EXPECT_TRUE(mirror.accepts_message_from("friend@elsewhere.org/x", roster));
+	EXPECT_TRUE(mirror.accepts_message_from("Friend@Elsewhere.org/y", roster));
+	EXPECT_TRUE(mirror.accepts_message_from("asked@elsewhere.org", roster));
+	EXPECT_FALSE(mirror.accepts_message_from("stranger@elsewhere.org/x", roster));
+	EXPECT_FALSE(mirror.accepts_message_from("elsewhere.org", roster));
+}
+
+TEST(MessagesFrom, OpenfireUsersHearsEnabledLoginsOfTheOwnDomainOnly)
+{
+	Mirror mirror;
+	online(mirror, {"alice"}, Policy::openfire_users, true, {{"bob@example.org", "both"}});
+	const presence::Senders users = presence::Senders::openfire_users;
+	EXPECT_TRUE(mirror.accepts_message_from("alice@example.org/phone", users));
+	EXPECT_TRUE(mirror.accepts_message_from("ALICE@example.org/phone", users));
+	EXPECT_FALSE(mirror.accepts_message_from("bob@example.org/x", users)) << "in the roster only";
+	EXPECT_FALSE(mirror.accepts_message_from("alice@elsewhere.org/x", users));
+	mirror.set_enabled_logins({});
+	EXPECT_FALSE(mirror.accepts_message_from("alice@example.org/phone", users));
+}
+
+TEST(MessagesFrom, TheOwnServerAndAccountAreAlwaysHeard)
+{
+	Mirror mirror;
+	online(mirror, {});
+	for (presence::Senders senders : {presence::Senders::roster, presence::Senders::openfire_users})
+	{
+		EXPECT_TRUE(mirror.accepts_message_from("", senders));
+		EXPECT_TRUE(mirror.accepts_message_from("example.org", senders));
+		EXPECT_TRUE(mirror.accepts_message_from("bot@example.org", senders));
+		EXPECT_FALSE(mirror.accepts_message_from("example.org/announce", senders))
+		    << "a resource of the server is not the server";
+	}
+}
