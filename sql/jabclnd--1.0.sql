@@ -192,7 +192,8 @@ CREATE TABLE @extschema@.xmpp_tx_queue (
 	insert_timestamp timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	message_stanza text,
 	message_to text,
-	message_type text NOT NULL DEFAULT 'chat',
+	/* NULL is chat too: content is the worker's to check, never the INSERT's. */
+	message_type text DEFAULT 'chat',
 	message_subject text,
 	message_body text,
 	submission_timestamp timestamptz,

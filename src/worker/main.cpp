@@ -112,10 +112,12 @@ wait_until_enabled(void)
 [[noreturn]] void
 wait_for_other_database(void)
 {
-	const std::string database = jabclnd_database;
+	/* Plain C data: an error here longjmps past this frame (see the header comment). */
+	char database[NAMEDATALEN];
+	strlcpy(database, jabclnd_database, sizeof database);
 	do
 		wait_for_reload();
-	while (jabclnd_enabled && database == jabclnd_database);
+	while (jabclnd_enabled && strcmp(database, jabclnd_database) == 0);
 	proc_exit(1);
 }
 

@@ -282,13 +282,20 @@ extern "C" int
 stanza_callback(xmpp_conn_t *, xmpp_stanza_t *stanza, void *userdata)
 {
 	callbacks_seen++;
+	Session *session = static_cast<Session *>(userdata);
 	try
 	{
-		static_cast<Session *>(userdata)->on_stanza(stanza);
+		session->on_stanza(stanza);
 	}
 	catch (...)
 	{
-		/* an event lost to a failed allocation; libstrophe must not unwind */
+		/*
+		 * libstrophe must not unwind, and it counts the stanza as handled:
+		 * its stream-management ack would tell the server we have it. The
+		 * session drops the connection before the next xmpp_run_once (which
+		 * sends acks), so the server keeps the stanza for the next login.
+		 */
+		session->on_callback_failure();
 	}
 	return 1;
 }
@@ -451,13 +458,20 @@ Session::pump()
 	 * xmpp_run_once, and that acknowledgement must not leave before the
 	 * worker has committed the message's row.
 	 */
-	for (int run = 0; run < MAX_RUNS_PER_PUMP && events_.messages.empty(); run++)
+	for (int run = 0; run < MAX_RUNS_PER_PUMP && events_.messages.empty() && !callback_failed_;
+	     run++)
 	{
 		const uint64_t before = callbacks_seen;
 		acknowledge_quickly(socket_);
 		xmpp_run_once(ctx_, 0);
 		if (run >= 3 && callbacks_seen == before)
 			break;
+	}
+	if (callback_failed_)
+	{
+		callback_failed_ = false;
+		abort("a stanza could not be handled (out of memory?); the connection is dropped "
+		      "unacknowledged so that the server delivers it again");
 	}
 	/* Cut short: more may wait in TLS buffers that the socket will not announce. */
 	cut_short_ = !events_.messages.empty();

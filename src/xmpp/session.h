@@ -194,6 +194,8 @@ class Session
 	void on_log(int level, const char *area, const char *message);
 	void on_certificate_failure(const char *error);
 	void on_stanza(_xmpp_stanza_t *stanza);
+	/* A callback failed with an exception: pump() drops the connection before libstrophe acks. */
+	void on_callback_failure() noexcept { callback_failed_ = true; }
 
   private:
 	std::string send_checked(_xmpp_stanza_t *stanza, size_t max_size);
@@ -222,6 +224,7 @@ class Session
 	std::string abort_reason_;
 	bool auth_failed_ = false;
 	bool cut_short_ = false;
+	bool callback_failed_ = false;
 	uint64_t next_id_ = 0;
 	std::string id_token_; /* random, new at every login: see next_id */
 	roster::Requests roster_requests_;

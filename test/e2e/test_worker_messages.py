@@ -79,6 +79,13 @@ def test_raw_stanza_in_jabber_client_with_white_space_around_is_sent(online, ali
     assert wait_row_done(online, row)["submission_failed"] is False
 
 
+def test_a_null_message_type_is_sent_as_chat(online, alice):
+    row = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_type, message_body) "
+                         "VALUES (%s, NULL, 'typed NULL') RETURNING id", (ALICE,))
+    assert alice.wait_message(lambda m: m["body"] == "typed NULL")["type"] == "chat"
+    assert wait_row_done(online, row)["submission_failed"] is False
+
+
 def test_message_types(online, alice):
     for mtype in ("normal", "headline"):
         send(online, ALICE, body=f"type {mtype}", mtype=mtype)

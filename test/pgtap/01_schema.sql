@@ -24,7 +24,7 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('xmpp_tx_queue', 'insert_timestamp', 'timestamp with time zone', true, 'now()'),
 	('xmpp_tx_queue', 'message_stanza', 'text', false, NULL),
 	('xmpp_tx_queue', 'message_to', 'text', false, NULL),
-	('xmpp_tx_queue', 'message_type', 'text', true, 'chat'),
+	('xmpp_tx_queue', 'message_type', 'text', false, 'chat'),
 	('xmpp_tx_queue', 'message_subject', 'text', false, NULL),
 	('xmpp_tx_queue', 'message_body', 'text', false, NULL),
 	('xmpp_tx_queue', 'submission_timestamp', 'timestamp with time zone', false, NULL),
