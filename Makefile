@@ -9,7 +9,7 @@
 #   src/worker/  joins them
 # The build keeps them apart: objects of src/xmpp and src/core are compiled
 # with JABCLND_NO_POSTGRES, src/core also with JABCLND_NO_LIBSTROPHE, and
-# the guard headers (src/core/no_postgres.h, src/pg/pg.h) stop the build
+# the guard headers (src/core/boundary.h, src/pg/pg.h) stop the build
 # when a header of the wrong world is included.
 
 MODULE_big = jabclnd
@@ -46,8 +46,9 @@ SHLIB_LINK = $(STROPHE_LIBS) -lanl -lstdc++
 SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pg/exports.map
 
 # The worlds, as the compiler sees them (see the top of this file).
-src/xmpp/%.o: override CPPFLAGS += -DJABCLND_NO_POSTGRES
-src/core/%.o: override CPPFLAGS += -DJABCLND_NO_POSTGRES -DJABCLND_NO_LIBSTROPHE
+src/xmpp/%.o: override CPPFLAGS += -DJABCLND_NO_POSTGRES -include core/boundary.h
+src/core/%.o: override CPPFLAGS += -DJABCLND_NO_POSTGRES -DJABCLND_NO_LIBSTROPHE \
+	-include core/boundary.h
 
 # The server is built with LLVM JIT, so PGXS would also compile every .cpp
 # to bitcode with clang for inlining into JIT-compiled queries. Our code is

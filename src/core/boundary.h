@@ -13,17 +13,24 @@
  *     it is included: postgres.h's include guard is poisoned, and pg/pg.h
  *     refuses such a unit itself;
  *   - in src/core (JABCLND_NO_LIBSTROPHE) the same holds for strophe.h.
+ *
+ * The Makefile also puts it in front of every unit of src/core and
+ * src/xmpp (-include), so a file that forgets it is guarded all the same.
  */
 #pragma once
 
-#ifdef POSTGRES_H
+#if defined(POSTGRES_H) || defined(C_H) || defined(POSTGRES_FE_H)
 #error                                                                                             \
     "jabclnd: a PostgreSQL header was included before a core/ or xmpp/ header; include pg/pg.h last (core/ and xmpp/ never include it at all)"
 #endif
 
 #ifdef JABCLND_NO_POSTGRES
-/* From here on, any #include of postgres.h (it tests this name) stops the build. */
-#pragma GCC poison POSTGRES_H
+/*
+ * From here on, any #include of postgres.h, postgres_fe.h or c.h (which
+ * every other PostgreSQL header needs) stops the build: each tests its
+ * include guard, and the guards are poisoned.
+ */
+#pragma GCC poison POSTGRES_H POSTGRES_FE_H C_H
 #endif
 
 #ifdef JABCLND_NO_LIBSTROPHE

@@ -153,6 +153,7 @@ SendPipeline::error_replied(const std::string &id, const std::string &from,
 		for (Batch &batch : in_flight_)
 			if (batch.number == stanza->second.batch)
 				forget_row(batch);
+		/* Defensive: the worker does not pump while it builds a batch. */
 		if (building_ && building_batch_.number == stanza->second.batch)
 			forget_row(building_batch_);
 		sent_.erase(stanza);

@@ -272,6 +272,8 @@ check_single_element(const std::string &xml, const char *what)
 		pos++;
 	if (pos == xml.size())
 		return quoted + "is empty: write one <message> element";
+	if (starts_with_at(xml, pos, "\xEF\xBB\xBF"))
+		return quoted + "starts with a byte order mark (U+FEFF): write the <message> element alone";
 	if (xml[pos] != '<')
 		return quoted + "does not start with an element: write one <message> element";
 
@@ -294,6 +296,8 @@ check_single_element(const std::string &xml, const char *what)
 					return problem;
 				if (starts_with_at(xml, pos, "</"))
 					return quoted + "has an end tag after its element that closes nothing";
+				if (starts_with_at(xml, pos, "<![CDATA["))
+					return quoted + "has text after its element: write one <message> element alone";
 				return quoted + "holds more than one element: write one <message> stanza per "
 				                "row (libstrophe would send the first and drop the rest)";
 			}

@@ -11,19 +11,12 @@ sleep_until_reload(long timeout_ms)
 	                WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout_ms >= 0 ? WL_TIMEOUT : 0),
 	                timeout_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
-	check_for_interrupts_outside_sql();
+	CHECK_FOR_INTERRUPTS();
 	if (!ConfigReloadPending)
 		return false;
 	ConfigReloadPending = false;
 	ProcessConfigFile(PGC_SIGHUP);
 	return true;
-}
-
-void
-check_for_interrupts_outside_sql(void)
-{
-	QueryCancelPending = false;
-	CHECK_FOR_INTERRUPTS();
 }
 
 void

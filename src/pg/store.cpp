@@ -133,10 +133,11 @@ ensure_plans(void)
 	plans.claim =
 	    prepare(schema,
 	            "WITH batch AS (SELECT id, "
-	            "coalesce(octet_length(message_stanza), 0) + coalesce(octet_length(message_to), 0) "
-	            "+ coalesce(octet_length(message_type), 0) "
-	            "+ coalesce(octet_length(message_subject), 0) "
-	            "+ coalesce(octet_length(message_body), 0) AS text_bytes "
+	            "coalesce(octet_length(message_stanza)::int8, 0) + "
+	            "coalesce(octet_length(message_to)::int8, 0) "
+	            "+ coalesce(octet_length(message_type)::int8, 0) "
+	            "+ coalesce(octet_length(message_subject)::int8, 0) "
+	            "+ coalesce(octet_length(message_body)::int8, 0) AS text_bytes "
 	            "FROM %s.xmpp_tx_queue "
 	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
 	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
@@ -145,7 +146,7 @@ ensure_plans(void)
 	            "FROM batch WHERE q.id = batch.id "
 	            "RETURNING q.id, "
 	            "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
-	            "q.submission_attempts, batch.text_bytes::int8, "
+	            "q.submission_attempts, batch.text_bytes, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_stanza END, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_to END, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
@@ -197,12 +198,6 @@ ensure_plans(void)
 
 typedef void (*UnitBody)(void *arg);
 
-/*
- * Runs `body` in a transaction of its own. The statement timestamp is set
- * before the transaction starts, so now() in the unit is the unit's time,
- * not the worker's start time. After commit, pgstat_report_stat makes the
- * writes visible to autovacuum.
- */
 /* Whether a unit's commit must reach the disk before the worker goes on. */
 enum class Durability
 {
@@ -210,6 +205,12 @@ enum class Durability
 	relaxed  /* synchronous_commit = off: losing this commit in a crash is harmless */
 };
 
+/*
+ * Runs `body` in a transaction of its own. The statement timestamp is set
+ * before the transaction starts, so now() in the unit is the unit's time,
+ * not the worker's start time. After commit, pgstat_report_stat makes the
+ * writes visible to autovacuum.
+ */
 static bool
 run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 {
@@ -221,6 +222,13 @@ run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 	pgstat_report_activity(STATE_RUNNING, what);
 	PG_TRY();
 	{
+		/*
+		 * Cancels are held outside units (worker/main.cpp). One that
+		 * arrived before this unit was meant for no statement of it:
+		 * drop it, then let a cancel of this unit's SQL through.
+		 */
+		QueryCancelPending = false;
+		RESUME_CANCEL_INTERRUPTS();
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "jabclnd: SPI_connect failed");
 		if (durability == Durability::relaxed)
@@ -239,10 +247,15 @@ run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		HOLD_CANCEL_INTERRUPTS();
 	}
 	PG_CATCH();
 	{
 		ErrorData *error;
+
+		/* The error zeroed the hold-off count (errfinish): hold again before anything logs. */
+		QueryCancelHoldoffCount = 0;
+		HOLD_CANCEL_INTERRUPTS();
 
 		MemoryContextSwitchTo(caller_context);
 		error = CopyErrorData();
@@ -461,7 +474,11 @@ write_resource(const ResourceRow *row)
 		elog(ERROR, "jabclnd: writing xmpp_presence failed");
 }
 
-/* Inserts one received message; appends its id to the NOTIFY payload being built. */
+/*
+ * Inserts one received message; appends its id to the NOTIFY payload being
+ * built. A BEFORE trigger that returns NULL (an application's spam filter)
+ * inserts nothing: the message was taken, and there is no id to announce.
+ */
 static void
 insert_received(const RxRow *row, StringInfo payload)
 {
@@ -474,9 +491,10 @@ insert_received(const RxRow *row, StringInfo payload)
 	arguments[3] = text_or_null(row->id, &nulls[3]);
 	arguments[4] = text_or_null(row->subject, &nulls[4]);
 	arguments[5] = text_or_null(row->body, &nulls[5]);
-	if (SPI_execute_plan(plans.insert_rx, arguments, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
-	    SPI_processed != 1)
+	if (SPI_execute_plan(plans.insert_rx, arguments, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "jabclnd: inserting into xmpp_rx_queue failed");
+	if (SPI_processed == 0)
+		return;
 
 	int64 id = int64_column(SPI_tuptable->vals[0], 1);
 	if (payload->len > NOTIFY_PAYLOAD_LIMIT)
@@ -540,7 +558,6 @@ is_transient(int sqlerrcode)
 	case ERRCODE_INSUFFICIENT_RESOURCES:           /* 53: disk full, out of memory */
 	case ERRCODE_OPERATOR_INTERVENTION:            /* 57: cancel, lock_timeout, shutdown */
 	case ERRCODE_SYSTEM_ERROR:                     /* 58: I/O */
-	case ERRCODE_INTERNAL_ERROR:                   /* XX */
 	case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE: /* 55: lock not available, ... */
 		return true;
 	default:
@@ -614,6 +631,13 @@ receive_body(void *arg)
 	args->set_aside = 0;
 	if (!ensure_plans())
 		elog(ERROR, "the jabclnd extension was dropped from this database");
+	/*
+	 * A deferred constraint or constraint trigger someone put on the table
+	 * would fire at commit, outside every message's subtransaction, and
+	 * fail the whole unit each time: check them with each message instead.
+	 */
+	if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "jabclnd: SET CONSTRAINTS ALL IMMEDIATE failed");
 	initStringInfo(&payload);
 	for (int i = 0; i < args->count; i++)
 		receive_one(&args->rows[i], &payload, &args->set_aside);

@@ -8,7 +8,6 @@
 
 #include "worker/worker.h"
 
-#include "pg/reload_wait.h"
 #include "pg/settings.h"
 
 namespace
@@ -152,12 +151,13 @@ Worker::record(TimestampTz now)
 		presence_reset_ = true;
 	if (!outcomes_pending() || now < database_retry_)
 		return;
-	if ((pipeline_.has_outcomes() || presence_pending()) && !record_outcomes())
-	{
-		database_failed(now);
-		return;
-	}
-	if (!received_.empty() && !record_received())
+	/* Both are tried, whatever the other did. */
+	bool ok = true;
+	if (pipeline_.has_outcomes() || presence_pending())
+		ok = record_outcomes();
+	if (!received_.empty())
+		ok = record_received() && ok;
+	if (!ok)
 		database_failed(now);
 }
 
@@ -328,7 +328,7 @@ Worker::run()
 {
 	for (;;)
 	{
-		check_for_interrupts_outside_sql();
+		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 			reload_settings();
 

@@ -128,6 +128,15 @@ jabclnd_worker_main(Datum)
 {
 	char failure[512] = "";
 
+	/*
+	 * A query cancel (pg_cancel_backend on the worker's pid) is meant for
+	 * the SQL the worker runs: pg/store.cpp lets it through inside its
+	 * units only, where it cancels that unit (rolled back and retried).
+	 * Anywhere else it would be an ERROR, FATAL here, from any
+	 * CHECK_FOR_INTERRUPTS: the loop's, or the one that ends every
+	 * ereport(LOG). So cancels are held from the start.
+	 */
+	HOLD_CANCEL_INTERRUPTS();
 	pqsignal(SIGTERM, handle_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGUSR1, handle_sigusr1);

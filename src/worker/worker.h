@@ -20,8 +20,9 @@
  *   pump   libstrophe without blocking, and take its events;
  *   send   a claimed batch, followed by a ping (the "barrier"): its answer
  *          proves the server processed everything before it;
- *   record outcomes and received messages in one transaction, before the
- *          next pump, so nothing is acknowledged that is not committed.
+ *   record the outcomes of sent rows with presence (one unit), and received
+ *          messages (another), before the next pump, so nothing is
+ *          acknowledged that is not committed.
  *
  * No transaction is ever open while the network is touched: claiming,
  * sending and recording are three separate steps.

@@ -335,3 +335,44 @@ def test_messages_from_strangers_are_counted_not_stored_when_so_configured(onlin
                      "<body>heard again</body></message>")
     wait_for("the stranger's message stored under the default", lambda: received(
         online, "stranger-2"), timeout=10)
+
+
+def test_a_filtering_trigger_and_a_deferred_constraint_hold_back_nothing(online, alice):
+    """A BEFORE trigger that returns NULL takes a message without a row; a deferred constraint
+    trigger that refuses one fires with that message, not at commit for all of them."""
+    query(online, """
+        CREATE FUNCTION jabclnd_test_filter() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            IF NEW.message_body = 'filter me' THEN RETURN NULL; END IF;
+            RETURN NEW;
+        END $f$;
+        CREATE TRIGGER jabclnd_test_filter BEFORE INSERT ON xmpp_rx_queue
+            FOR EACH ROW EXECUTE FUNCTION jabclnd_test_filter();
+        CREATE FUNCTION jabclnd_test_deferred() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            IF NEW.message_body = 'refuse me later' THEN
+                RAISE EXCEPTION 'deferred refusal';
+            END IF;
+            RETURN NULL;
+        END $f$;
+        CREATE CONSTRAINT TRIGGER jabclnd_test_deferred AFTER INSERT ON xmpp_rx_queue
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jabclnd_test_deferred();""")
+    try:
+        alice.send_raw(f"<message to='{BOT}' type='chat' id='filtered-1'><body>filter me</body>"
+                       "</message>")
+        alice.send_raw(f"<message to='{BOT}' type='chat' id='deferred-1'>"
+                       "<body>refuse me later</body></message>")
+        alice.send_message(BOT, "after the filter and the deferred refusal")
+        wait_for("the next message in xmpp_rx_queue", lambda: scalar(
+            online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
+                    "'after the filter and the deferred refusal'"), timeout=5)
+        assert received(online, "filtered-1") == []
+        assert scalar(online, "SELECT count(*) FROM xmpp_rx_set_aside "
+                              "WHERE message_id = 'filtered-1'") == 0
+        aside = query(online, "SELECT error FROM xmpp_rx_set_aside WHERE message_id = 'deferred-1'")
+        assert len(aside) == 1 and "deferred refusal" in aside[0][0], aside
+        assert status(online)["state"] == "online"
+    finally:
+        query(online, "DROP TRIGGER jabclnd_test_filter ON xmpp_rx_queue")
+        query(online, "DROP TRIGGER jabclnd_test_deferred ON xmpp_rx_queue")
+        query(online, "DROP FUNCTION jabclnd_test_filter(), jabclnd_test_deferred()")

@@ -667,6 +667,15 @@ TEST(CheckSingleElement, LeavesBrokenXmlToTheParser)
 		EXPECT_EQ(stanza::check_single_element(xml, "message_stanza"), "") << "for " << xml;
 }
 
+TEST(CheckSingleElement, NamesACdataSectionAfterTheElementAndAByteOrderMark)
+{
+	EXPECT_EQ(stanza::check_single_element("<message to='a@b'/><![CDATA[x]]>", "message_stanza"),
+	          "message_stanza has text after its element: write one <message> element alone");
+	EXPECT_EQ(stanza::check_single_element("\xEF\xBB\xBF<message to='a@b'/>", "message_stanza"),
+	          "message_stanza starts with a byte order mark (U+FEFF): write the <message> element "
+	          "alone");
+}
+
 TEST(CheckSingleElement, RefusesAnEndTagAfterTheElement)
 {
 	/* libstrophe would send <message/> and drop the rest without a word. */
