@@ -441,6 +441,38 @@ REVOKE ALL ON FUNCTION @extschema@.jabclnd_wake() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.jabclnd_worker_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.jabclnd_status() FROM PUBLIC;
 
+/*
+ * The worker's own role (jabclnd.role), when it is a role of its own, gets
+ * exactly what the worker's SQL needs, and nothing else: it reads the
+ * account, claims and marks tx rows, inserts received messages (and reads
+ * back their ids), mirrors presence, and sets messages aside. README.md,
+ * "Privileges", shows the same GRANTs for a role created after the
+ * extension. Left alone when jabclnd.role is empty (the bootstrap
+ * superuser) or names no role yet.
+ */
+DO $grant$
+DECLARE
+	worker_role text := pg_catalog.current_setting('jabclnd.role', true);
+BEGIN
+	IF worker_role IS NULL OR worker_role OPERATOR(pg_catalog.=) ''
+		OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+		                WHERE r.rolname OPERATOR(pg_catalog.=) worker_role) THEN
+		RETURN;
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %I', worker_role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON @extschema@.xmpp_accounts TO %I', worker_role);
+	EXECUTE pg_catalog.format('GRANT SELECT, UPDATE (submission_timestamp, submission_failed, '
+		'submission_info, submission_attempts) ON @extschema@.xmpp_tx_queue TO %I', worker_role);
+	EXECUTE pg_catalog.format('GRANT INSERT, SELECT (id) ON @extschema@.xmpp_rx_queue TO %I',
+		worker_role);
+	EXECUTE pg_catalog.format('GRANT SELECT (login, enabled, available), '
+		'UPDATE (available, available_timestamp) ON @extschema@.openfire_users TO %I', worker_role);
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.xmpp_presence '
+		'TO %I', worker_role);
+	EXECUTE pg_catalog.format('GRANT INSERT ON @extschema@.xmpp_rx_set_aside TO %I', worker_role);
+END
+$grant$;
+
 /* ---------------------------------------------------------------- pg_dump */
 
 /*

@@ -198,21 +198,33 @@ def test_a_database_owner_cannot_redirect_the_workers_sql(online):
         query(online, "SET ROLE jabclnd_evil_owner")
         query(online, """
             CREATE SCHEMA evil;
+            -- Whoever runs the operators leaves a trace, whatever its rights.
+            CREATE TABLE evil.ran (who name, what text);
+            GRANT INSERT ON evil.ran TO PUBLIC;
+            CREATE FUNCTION evil.take_over(what text) RETURNS void LANGUAGE plpgsql AS $f$
+            BEGIN
+                INSERT INTO evil.ran VALUES (current_user, what);
+                BEGIN
+                    EXECUTE 'ALTER ROLE jabclnd_evil_owner SUPERUSER';
+                EXCEPTION WHEN insufficient_privilege THEN NULL;
+                END;
+            END $f$;
             CREATE FUNCTION evil.oid_eq_int(oid, integer) RETURNS boolean LANGUAGE plpgsql AS $f$
             BEGIN
-                EXECUTE 'ALTER ROLE jabclnd_evil_owner SUPERUSER';
+                PERFORM evil.take_over('=');
                 RETURN $1::bigint = $2;
             END $f$;
             CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = integer, FUNCTION = evil.oid_eq_int);
             CREATE FUNCTION evil.numeric_times_int(numeric, integer) RETURNS numeric
                 LANGUAGE plpgsql AS $f$
             BEGIN
-                EXECUTE 'ALTER ROLE jabclnd_evil_owner SUPERUSER';
+                PERFORM evil.take_over('*');
                 RETURN $1 * $2::numeric;
             END $f$;
             CREATE OPERATOR evil.* (LEFTARG = numeric, RIGHTARG = integer,
                                     FUNCTION = evil.numeric_times_int);
-            GRANT USAGE ON SCHEMA evil TO PUBLIC;""")
+            GRANT USAGE ON SCHEMA evil TO PUBLIC;
+            GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA evil TO PUBLIC;""")
         query(online, f'ALTER DATABASE "{database}" SET search_path = evil, public')
         query(online, "RESET ROLE")
         # The setting applies to new sessions: a new worker.
@@ -224,8 +236,10 @@ def test_a_database_owner_cannot_redirect_the_workers_sql(online):
         row = scalar(online, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
                              "VALUES (%s, 'under a hostile search_path') RETURNING id", (ALICE,))
         wait_row_done(online, row)
+        assert query(online, "SELECT who, what FROM evil.ran") == [], \
+            "the worker ran the owner's operators"
         assert scalar(online, "SELECT rolsuper FROM pg_roles WHERE rolname = "
-                              "'jabclnd_evil_owner'") is False, "the worker ran the owner's operator"
+                              "'jabclnd_evil_owner'") is False
     finally:
         query(online, "RESET ROLE")
         query(online, f'ALTER DATABASE "{database}" RESET search_path')
@@ -376,3 +390,36 @@ def test_a_filtering_trigger_and_a_deferred_constraint_hold_back_nothing(online,
         query(online, "DROP TRIGGER jabclnd_test_filter ON xmpp_rx_queue")
         query(online, "DROP TRIGGER jabclnd_test_deferred ON xmpp_rx_queue")
         query(online, "DROP FUNCTION jabclnd_test_filter(), jabclnd_test_deferred()")
+
+
+def test_the_worker_runs_as_its_own_role_with_only_the_grants_it_needs(online):
+    """The harness runs the worker as jabclnd_worker (jabclnd.role), as README's install steps
+    do: not a superuser, and granted by CREATE EXTENSION exactly what its SQL needs."""
+    pid = status(online)["worker_pid"]
+    assert scalar(online, "SELECT usename FROM pg_stat_activity WHERE pid = %s", (pid,)) \
+        == "jabclnd_worker"
+    assert scalar(online, "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls "
+                          "FROM pg_roles WHERE rolname = 'jabclnd_worker'") is False
+    grants = query(online, """
+        SELECT table_name, privilege_type FROM information_schema.role_table_grants
+         WHERE grantee = 'jabclnd_worker' ORDER BY 1, 2""")
+    assert grants == [("xmpp_accounts", "SELECT"), ("xmpp_presence", "DELETE"),
+                      ("xmpp_presence", "INSERT"), ("xmpp_presence", "SELECT"),
+                      ("xmpp_presence", "UPDATE"), ("xmpp_rx_queue", "INSERT"),
+                      ("xmpp_rx_set_aside", "INSERT"), ("xmpp_tx_queue", "SELECT")], grants
+    columns = query(online, """
+        SELECT table_name, privilege_type, string_agg(column_name, ',' ORDER BY column_name)
+          FROM information_schema.column_privileges
+         WHERE grantee = 'jabclnd_worker'
+           AND table_name IN ('xmpp_tx_queue', 'openfire_users', 'xmpp_rx_queue')
+           AND (table_name, privilege_type) NOT IN (('xmpp_tx_queue', 'SELECT'))
+         GROUP BY 1, 2 ORDER BY 1, 2""")
+    assert columns == [
+        ("openfire_users", "SELECT", "available,enabled,login"),
+        ("openfire_users", "UPDATE", "available,available_timestamp"),
+        ("xmpp_rx_queue", "INSERT", "id,insert_timestamp,message_body,message_from,message_id,"
+                                    "message_stanza,message_subject,message_type"),
+        ("xmpp_rx_queue", "SELECT", "id"),
+        ("xmpp_tx_queue", "UPDATE", "submission_attempts,submission_failed,submission_info,"
+                                    "submission_timestamp"),
+    ], columns

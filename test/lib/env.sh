@@ -134,6 +134,13 @@ env_start_postgres() {
 	local out
 	out=$(su postgres -c "$PG_BIN/initdb -D '$PGDATA' -A trust -U postgres -E UTF8 --locale=C.UTF-8" 2>&1) ||
 		{ printf '%s\n' "$out" >&2; fail "initdb failed"; return 1; }
+	# The worker runs as a dedicated role, as README's install steps say,
+	# not as the superuser; created before the first start (single-user
+	# mode), so the worker finds it at once. CREATE EXTENSION grants it
+	# what the worker needs (jabclnd.role below).
+	out=$(echo "CREATE ROLE jabclnd_worker LOGIN;" |
+		su postgres -c "$PG_BIN/postgres --single -D '$PGDATA' template1" 2>&1) ||
+		{ printf '%s\n' "$out" >&2; fail "creating the role jabclnd_worker failed"; return 1; }
 	# jabclnd.retry_max_delay: the worker's backoff after a lost connection
 	# is capped at 5 s instead of 5 min, so fault tests that stop Prosody see
 	# it log in again within their timeouts.
@@ -147,6 +154,7 @@ logging_collector = off
 log_min_messages = info
 shared_preload_libraries = 'jabclnd'
 jabclnd.database = 'jabclnd'
+jabclnd.role = 'jabclnd_worker'
 jabclnd.tls_ca_file = '$XMPP_CA'
 jabclnd.retry_max_delay = '5s'
 CONF
