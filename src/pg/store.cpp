@@ -323,6 +323,7 @@ load_account_body(void *arg)
 	if (!ensure_plans())
 		return;
 	snapshot->tables = TablesFound::present;
+	snapshot->installation = plans.extension;
 
 	if (SPI_execute_plan(plans.account, nullptr, nullptr, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "jabclnd: reading xmpp_accounts failed");
@@ -360,8 +361,10 @@ struct ClaimArgs
 	int limit;
 	int64 after_id;
 	int64 max_text_bytes;
+	Oid installation;
 	TxRow **rows;
 	int *row_count;
+	bool *stale;
 };
 
 static void
@@ -373,8 +376,13 @@ claim_body(void *arg)
 
 	*args->row_count = 0;
 	*args->rows = nullptr;
-	if (!ensure_plans())
+	*args->stale = false;
+	if (!ensure_plans() || plans.extension != args->installation)
+	{
+		/* Rows of another installation than the worker's books: claim none. */
+		*args->stale = true;
 		return;
+	}
 	if (SPI_execute_plan(plans.claim, arguments, nullptr, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "jabclnd: claiming rows of xmpp_tx_queue failed");
 	if (SPI_processed == 0)
@@ -402,9 +410,10 @@ claim_body(void *arg)
 
 bool
 store_claim_batch(MemoryContext results, int limit, int64_t after_id, int64_t max_text_bytes,
-                  TxRow **rows, int *row_count)
+                  uint32_t installation, TxRow **rows, int *row_count, bool *stale)
 {
-	ClaimArgs args = {results, limit, after_id, max_text_bytes, rows, row_count};
+	ClaimArgs args = {results,      limit, after_id,  max_text_bytes,
+	                  installation, rows,  row_count, stale};
 	/*
 	 * A claim only counts an attempt: if a crash loses that, the row is
 	 * tried once more than jabclnd.max_attempts. Not waiting for its flush
@@ -510,17 +519,28 @@ record_body(void *arg)
 {
 	const Outcomes *outcomes = static_cast<const Outcomes *>(arg);
 
-	if (!ensure_plans())
+	const bool installed = ensure_plans();
+	if (!installed || plans.extension != outcomes->installation)
 	{
-		/* No tables, no flags to reset; but rows to record must not vanish silently. */
+		/*
+		 * The rows were claimed from an installation of the extension that
+		 * has been dropped since: the ids now name other rows.
+		 */
 		if (outcomes->sent_count || outcomes->failure_count)
-			elog(ERROR, "the jabclnd extension was dropped from this database");
-		return;
+			ereport(LOG, (errmsg("jabclnd: the outcomes of %d sent and %d failed rows are not "
+			                     "recorded: their rows were dropped with the extension",
+			                     outcomes->sent_count, outcomes->failure_count)));
+		/* No tables: no presence to write either. */
+		if (!installed)
+			return;
 	}
-	if (outcomes->sent_count > 0)
-		mark_sent(outcomes);
-	for (int i = 0; i < outcomes->failure_count; i++)
-		mark_failed(&outcomes->failures[i]);
+	else
+	{
+		if (outcomes->sent_count > 0)
+			mark_sent(outcomes);
+		for (int i = 0; i < outcomes->failure_count; i++)
+			mark_failed(&outcomes->failures[i]);
+	}
 
 	if (outcomes->reset_presence &&
 	    (SPI_execute_plan(plans.reset_presence, nullptr, nullptr, false, 0) != SPI_OK_UPDATE ||
@@ -569,17 +589,82 @@ struct ReceiveArgs
 {
 	const RxRow *rows;
 	int count;
+	bool transient_is_final;
 	int set_aside;
 };
 
 /*
- * Stores one received message in a subtransaction of its own. A message
- * its insert refuses for good is set aside in xmpp_rx_set_aside with the
- * error, so that it is still acknowledged and nothing behind it waits.
- * Plain data only here: PG_TRY at this depth skips no C++ object.
+ * Sets a received message aside in xmpp_rx_set_aside with the error that
+ * refused it, in a subtransaction of its own. If that table refuses it
+ * too (a trigger, a privilege taken away), the message is written whole
+ * to the server log instead: it is still acknowledged, so that nothing
+ * received after it waits, and it is not lost from sight. An error that
+ * may pass fails the unit, which is tried again.
  */
 static void
-receive_one(const RxRow *row, StringInfo payload, int *set_aside)
+set_aside_one(const RxRow *row, const ErrorData *refusal)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	const char *why =
+	    psprintf("%s (SQLSTATE %s)", refusal->message, unpack_sql_state(refusal->sqlerrcode));
+	const char *from = row->from ? row->from : "(no sender)";
+
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		char nulls[5] = "    ";
+		Datum arguments[4];
+		arguments[0] = text_or_null(row->stanza, &nulls[0]);
+		arguments[1] = text_or_null(row->from, &nulls[1]);
+		arguments[2] = text_or_null(row->id, &nulls[2]);
+		arguments[3] = CStringGetTextDatum(why);
+		if (SPI_execute_plan(plans.set_aside_rx, arguments, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "jabclnd: inserting into xmpp_rx_set_aside failed");
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		ereport(LOG, (errmsg("jabclnd: a message from %s could not be stored in xmpp_rx_queue "
+		                     "and was set aside in xmpp_rx_set_aside: %s",
+		                     from, refusal->message)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		ErrorData *error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		if (is_transient(error->sqlerrcode))
+			ReThrowError(error);
+		ereport(WARNING,
+		        (errmsg("jabclnd: a message from %s could be stored neither in xmpp_rx_queue "
+		                "nor in xmpp_rx_set_aside; it is acknowledged and kept only in this log",
+		                from),
+		         errdetail_internal("xmpp_rx_queue: %s; xmpp_rx_set_aside: %s (SQLSTATE %s). "
+		                            "The stanza: %s",
+		                            why, error->message, unpack_sql_state(error->sqlerrcode),
+		                            row->stanza ? row->stanza : "(none)"),
+		         errhint("Let xmpp_rx_set_aside take rows again (its triggers, the worker's "
+		                 "INSERT privilege).")));
+		FreeErrorData(error);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Stores one received message in a subtransaction of its own. A message
+ * its insert refuses for good is set aside (set_aside_one), so that it is
+ * still acknowledged and nothing behind it waits; so is one refused with
+ * an error that may pass, once the unit has failed on it several times
+ * (`transient_is_final`): a trigger that always raises a serialization
+ * failure must not stop receiving either. Plain data only here: PG_TRY at
+ * this depth skips no C++ object.
+ */
+static void
+receive_one(const RxRow *row, StringInfo payload, bool transient_is_final, int *set_aside)
 {
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -601,21 +686,9 @@ receive_one(const RxRow *row, StringInfo payload, int *set_aside)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(context);
 		CurrentResourceOwner = owner;
-		if (is_transient(error->sqlerrcode))
+		if (is_transient(error->sqlerrcode) && !transient_is_final)
 			ReThrowError(error);
-
-		char nulls[5] = "    ";
-		Datum arguments[4];
-		arguments[0] = text_or_null(row->stanza, &nulls[0]);
-		arguments[1] = text_or_null(row->from, &nulls[1]);
-		arguments[2] = text_or_null(row->id, &nulls[2]);
-		arguments[3] = CStringGetTextDatum(
-		    psprintf("%s (SQLSTATE %s)", error->message, unpack_sql_state(error->sqlerrcode)));
-		if (SPI_execute_plan(plans.set_aside_rx, arguments, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "jabclnd: inserting into xmpp_rx_set_aside failed");
-		ereport(LOG, (errmsg("jabclnd: a message from %s could not be stored in xmpp_rx_queue "
-		                     "and was set aside in xmpp_rx_set_aside: %s",
-		                     row->from ? row->from : "(no sender)", error->message)));
+		set_aside_one(row, error);
 		FreeErrorData(error);
 		(*set_aside)++;
 	}
@@ -640,16 +713,16 @@ receive_body(void *arg)
 		elog(ERROR, "jabclnd: SET CONSTRAINTS ALL IMMEDIATE failed");
 	initStringInfo(&payload);
 	for (int i = 0; i < args->count; i++)
-		receive_one(&args->rows[i], &payload, &args->set_aside);
+		receive_one(&args->rows[i], &payload, args->transient_is_final, &args->set_aside);
 	/* Delivered at commit, with the rows: a listener never sees an id it cannot read. */
 	if (payload.len > 0)
 		Async_Notify("jabclnd_rx", payload.data);
 }
 
 bool
-store_received(const RxRow *rows, int count, int *set_aside)
+store_received(const RxRow *rows, int count, bool transient_is_final, int *set_aside)
 {
-	ReceiveArgs args = {rows, count, 0};
+	ReceiveArgs args = {rows, count, transient_is_final, 0};
 	/*
 	 * Flushed: a received message must be on disk before the server learns
 	 * (from our next stream-management ack) that we have it.

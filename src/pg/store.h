@@ -81,9 +81,14 @@ struct ResourceRow
 	int priority;
 };
 
-/* What one persist transaction writes. */
+/*
+ * What one persist transaction writes. The marks belong to `installation`
+ * (the extension's oid when the rows were claimed): after DROP and CREATE
+ * EXTENSION, new rows reuse the old ids, and no mark may cross over.
+ */
 struct Outcomes
 {
+	uint32_t installation;
 	const int64_t *sent_ids;
 	int sent_count;
 	const RowFailure *failures;
@@ -99,6 +104,7 @@ struct Outcomes
 struct TablesSnapshot
 {
 	TablesFound tables;
+	uint32_t installation; /* the extension's oid: new at every CREATE EXTENSION; 0 if missing */
 	AccountRow account;
 	char **logins; /* lower-cased logins of the enabled openfire_users */
 	int login_count;
@@ -110,20 +116,24 @@ bool store_load_account(MemoryContext results, TablesSnapshot *snapshot);
  * Claims up to `limit` pending rows with an id above `after_id` (the rows
  * still in flight stay pending until the server confirms them), oldest
  * first, counting the attempt. The text of a row larger than
- * `max_text_bytes` is not read: only its size.
+ * `max_text_bytes` is not read: only its size. Claims nothing, and sets
+ * `*stale`, when the extension is no longer `installation`.
  */
 bool store_claim_batch(MemoryContext results, int limit, int64_t after_id, int64_t max_text_bytes,
-                       TxRow **rows, int *row_count);
+                       uint32_t installation, TxRow **rows, int *row_count, bool *stale);
 /* Marks sent and failed rows, and mirrors presence into openfire_users and xmpp_presence. */
 bool store_record(const Outcomes *outcomes);
 /*
  * Inserts received messages into xmpp_rx_queue and notifies jabclnd_rx,
  * each message in a subtransaction of its own: one that is refused for
  * good (a trigger, a constraint) goes to xmpp_rx_set_aside with the error
- * instead, counted in `set_aside`. Apart from store_record, so that a
- * message that cannot be stored never holds back the marks.
+ * instead, counted in `set_aside`; with `transient_is_final`, so does one
+ * refused with an error that may pass (a lock, a serialization failure),
+ * which otherwise fails the unit to be tried again. Apart from
+ * store_record, so that a message that cannot be stored never holds back
+ * the marks.
  */
-bool store_received(const RxRow *rows, int count, int *set_aside);
+bool store_received(const RxRow *rows, int count, bool transient_is_final, int *set_aside);
 
 /* The message of the last failed call. */
 const char *store_last_error(void);

@@ -15,6 +15,12 @@ namespace
 
 /* How long a failed unit of SQL work waits before it is tried again. */
 const int DATABASE_RETRY_MS = 5000;
+/*
+ * Failed tries of storing the same received messages after which an error
+ * that may pass (a lock, a serialization failure) sets the message aside
+ * instead of failing the unit again: 15 s of retries, then nothing waits.
+ */
+const int RECEIVE_TRIES = 3;
 /* While a connection is up, wake at least this often: TLS may hold data the socket does not show.
  */
 const int CONNECTED_WAIT_MS = 1000;
@@ -102,6 +108,8 @@ Worker::look_at_tables(TimestampTz now)
 	}
 	const TablesFound tables = snapshot.tables;
 	const AccountRow &row = snapshot.account;
+	if (snapshot.installation != installation_)
+		new_installation(snapshot.installation);
 	if (tables == TablesFound::present)
 		mirror_.set_enabled_logins(
 		    std::set<std::string>(snapshot.logins, snapshot.logins + snapshot.login_count));
@@ -137,6 +145,26 @@ Worker::look_at_tables(TimestampTz now)
 	}
 	if (tables == TablesFound::present)
 		pipeline_.rows_may_be_pending();
+}
+
+/*
+ * The extension was dropped, or dropped and created again: the send
+ * pipeline's books (rows in flight, outcomes not yet recorded, the claim
+ * cursor) name rows of the old tables, whose ids the new ones reuse. They
+ * are forgotten; answers to stanzas still in flight match nothing now.
+ */
+void
+Worker::new_installation(uint32_t installation)
+{
+	if (installation_ != 0 && (pipeline_.has_outcomes() || pipeline_.batches_in_flight() > 0))
+		ereport(LOG, (errmsg("jabclnd: the extension was dropped: %zu batches in flight and %zu "
+		                     "outcomes not yet recorded are forgotten",
+		                     pipeline_.batches_in_flight(),
+		                     pipeline_.confirmed().size() + pipeline_.failures().size())));
+	installation_ = installation;
+	pipeline_ = pipeline::SendPipeline();
+	if (session_.phase() == session::Phase::online)
+		pipeline_.connected(session_.bound_jid());
 }
 
 /*
@@ -185,7 +213,8 @@ Worker::record_outcomes()
 		                           r.status.empty() ? nullptr : r.status.c_str(),
 		                           r.priority};
 	}
-	Outcomes outcomes = {confirmed.data(),
+	Outcomes outcomes = {installation_,
+	                     confirmed.data(),
 	                     static_cast<int>(confirmed.size()),
 	                     failures.data(),
 	                     static_cast<int>(failures.size()),
@@ -220,10 +249,15 @@ Worker::record_received()
 		                    m.has_body ? m.body.c_str() : nullptr};
 	}
 	int set_aside = 0;
-	if (!store_received(received.data(), static_cast<int>(received.size()), &set_aside))
+	if (!store_received(received.data(), static_cast<int>(received.size()),
+	                    failed_receive_tries_ + 1 >= RECEIVE_TRIES, &set_aside))
+	{
+		failed_receive_tries_++;
 		return false;
+	}
 	shared_state_count(0, 0, received.size() - set_aside, set_aside);
 	received_.clear();
+	failed_receive_tries_ = 0;
 	return true;
 }
 

@@ -16,7 +16,8 @@
 std::string
 Worker::send_row(const TxRow &row)
 {
-	const std::string id = stanza::row_stanza_id(row.id, row.inserted_us);
+	const std::string stable_id = stanza::row_stanza_id(row.id, row.inserted_us);
+	const std::string id = session_.message_id(stable_id);
 	const size_t max_size = static_cast<size_t>(jabclnd_max_stanza_size);
 
 	if (!row.text_loaded)
@@ -46,7 +47,7 @@ Worker::send_row(const TxRow &row)
 	    row.to, type, row.subject ? &subject : nullptr, row.body ? &body : nullptr);
 	if (problem.empty())
 		problem = session_.send_message(row.to, type, row.subject ? &subject : nullptr,
-		                                row.body ? &body : nullptr, id, max_size);
+		                                row.body ? &body : nullptr, id, stable_id, max_size);
 	if (problem.empty())
 		pipeline_.row_sent(row.id, id, row.to);
 	return problem;
@@ -65,11 +66,19 @@ Worker::send_batch(TimestampTz now)
 	const int64_t after_id = pipeline_.claim_after();
 	TxRow *rows = nullptr;
 	int count = 0;
+	bool stale = false;
 
 	MemoryContextReset(results_);
-	if (!store_claim_batch(results_, limit, after_id, jabclnd_max_stanza_size, &rows, &count))
+	if (!store_claim_batch(results_, limit, after_id, jabclnd_max_stanza_size, installation_, &rows,
+	                       &count, &stale))
 	{
 		database_failed(now);
+		return;
+	}
+	if (stale)
+	{
+		/* Dropped (and perhaps created again) since the last look: look again first. */
+		tables_wanted_ = true;
 		return;
 	}
 	std::sort(rows, rows + count, [](const TxRow &a, const TxRow &b) { return a.id < b.id; });

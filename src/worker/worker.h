@@ -95,6 +95,7 @@ class Worker
 	bool record_received();
 	void pump(TimestampTz &now);
 	void database_failed(TimestampTz now);
+	void new_installation(uint32_t installation);
 	void wait(TimestampTz now);
 	void publish(WorkerState state, const char *error);
 	void follow_presence(session::Events &events);
@@ -129,11 +130,13 @@ class Worker
 	Backoff replaced_backoff_; /* reset by any ending but a replacement */
 
 	pipeline::SendPipeline pipeline_;
+	uint32_t installation_ = 0; /* the extension the pipeline's rows belong to (its oid) */
 	presence::Mirror mirror_;
 	std::unique_ptr<resolver::Lookup> lookup_; /* the server's address, while a login starts */
 
 	/* Waiting for the next record(), beside the pipeline's outcomes. */
 	std::vector<session::IncomingMessage> received_;
+	int failed_receive_tries_ = 0; /* of storing received_, since it was last emptied */
 	std::vector<presence::Change> presence_changes_;
 	std::vector<presence::ResourceChange> resource_changes_;
 	bool presence_reset_ = false;

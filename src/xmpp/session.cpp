@@ -776,7 +776,8 @@ Session::send_raw_message(const std::string &xml, const std::string &id, size_t 
 
 std::string
 Session::send_message(const std::string &to, const std::string &type, const std::string *subject,
-                      const std::string *body, const std::string &id, size_t max_size)
+                      const std::string *body, const std::string &id, const std::string &origin_id,
+                      size_t max_size)
 {
 	xmpp_stanza_t *message = xmpp_message_new(ctx_, type.c_str(), to.c_str(), id.c_str());
 	auto add_text_child = [&](const char *name, const std::string &text)
@@ -792,11 +793,15 @@ Session::send_message(const std::string &to, const std::string &type, const std:
 		add_text_child("subject", *subject);
 	if (body)
 		add_text_child("body", *body);
-	/* XEP-0359: the same id, in a form servers and archives keep. */
+	/*
+	 * XEP-0359: the row's stable id, the same at every attempt (the stanza
+	 * id changes with each login), so that a receiver recognises a
+	 * duplicate.
+	 */
 	xmpp_stanza_t *origin = xmpp_stanza_new(ctx_);
 	xmpp_stanza_set_name(origin, "origin-id");
 	xmpp_stanza_set_ns(origin, NS_SID);
-	xmpp_stanza_set_id(origin, id.c_str());
+	xmpp_stanza_set_id(origin, origin_id.c_str());
 	xmpp_stanza_add_child_ex(message, origin, 0);
 
 	std::string problem = send_checked(message, max_size);

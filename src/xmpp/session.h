@@ -178,10 +178,23 @@ class Session
 	 */
 	std::string send_raw_message(const std::string &xml, const std::string &id, size_t max_size,
 	                             std::string *problem, std::string *recipient);
-	/* Builds and sends a message from its parts; returns the problem or "". */
+	/*
+	 * Builds and sends a message from its parts, as stanza `id` with
+	 * `origin_id` as its XEP-0359 origin-id; returns the problem or "".
+	 */
 	std::string send_message(const std::string &to, const std::string &type,
 	                         const std::string *subject, const std::string *body,
-	                         const std::string &id, size_t max_size);
+	                         const std::string &id, const std::string &origin_id, size_t max_size);
+	/*
+	 * The id a row's stanza is sent with on this connection: its stable id
+	 * (the same at every attempt, kept as the origin-id) and the random
+	 * token drawn at this login, so that nobody can guess the id an error
+	 * reply must name.
+	 */
+	std::string message_id(const std::string &stable_id) const
+	{
+		return stable_id + "-" + id_token_;
+	}
 	/* Sends an XEP-0199 ping to our server and returns its id. */
 	std::string send_ping();
 	/* Roster and subscription changes the presence mirror asked for. */

@@ -5,10 +5,12 @@ user of the server) who knows the bot's full JID (its resource is fixed and
 documented) and that row ids are sequential. Every case here was reproduced
 against the product before its fix (issue "Trust nothing that arrives").
 """
+import os
 import time
 
 import pytest
 
+from hold_proxy import HoldProxy
 from worker_helpers import (BOT, BOT_PASSWORD, connect, query, scalar, status, tx_row,
                             use_account, wait_for, wait_row_done, wait_state)
 
@@ -95,6 +97,53 @@ def test_a_forged_iq_result_confirms_nothing(online, alice, mallory):
     done = wait_row_done(online, row)
     assert done["submission_failed"] is False and done["submission_attempts"] == 1, done
     assert status(online)["state"] == "online"
+
+
+@pytest.fixture
+def proxied(online):
+    """bot@localhost logged in through a HoldProxy (test/lib/hold_proxy.py) to the server."""
+    proxy = HoldProxy(os.environ["XMPP_HOST"], int(os.environ["XMPP_PORT"])).start()
+    try:
+        query(online, "UPDATE xmpp_accounts SET enabled = false")
+        use_account(online, port=proxy.port)
+        wait_for("the worker online through the proxy", lambda: proxy.connections() == 1 and
+                 status(online)["state"] == "online", timeout=30)
+        yield proxy
+    finally:
+        proxy.stop()
+        query(online, "DELETE FROM xmpp_accounts WHERE port = %s", (proxy.port,))
+        use_account(online)
+        wait_state(online, "online", timeout=30)
+
+
+def test_forged_barrier_answers_confirm_nothing_while_the_batch_is_in_flight(
+        proxied, online, alice, mallory):
+    """The bot's uplink stops carrying data: its rows and its barrier never reach the server.
+    Mallory answers barriers with every id the old worker could have used: no row may be
+    marked sent, and once the link is cut every row is sent again and delivered."""
+    proxied.hold()
+    ids = [r[0] for r in query(online, """
+        INSERT INTO xmpp_tx_queue (message_to, message_body)
+        SELECT %s, 'held ' || n FROM generate_series(1, 20) AS n RETURNING id""", (ALICE,))]
+    wait_for("the rows claimed and sent into the held link", lambda: scalar(
+        online, "SELECT bool_and(submission_attempts = 1) FROM xmpp_tx_queue WHERE id = ANY(%s)",
+        (ids,)), timeout=10)
+    for _ in range(3):
+        for n in range(1, 300):
+            mallory.send_raw(f"<iq type='result' to='{BOT_FULL}' id='jabclnd-ping-{n}'/>")
+        time.sleep(0.3)
+    marked = scalar(online, "SELECT count(*) FROM xmpp_tx_queue WHERE id = ANY(%s) "
+                            "AND submission_timestamp IS NOT NULL", (ids,))
+    assert marked == 0, f"{marked} rows marked sent that the server never received"
+    assert not any(m["body"].startswith("held ") for m in alice.messages)
+
+    proxied.cut()
+    wait_for("every held row delivered once the worker logged in again",
+             lambda: {f"held {n}" for n in range(1, 21)} <= {m["body"] for m in alice.messages},
+             timeout=30)
+    wait_for("every held row marked sent", lambda: scalar(
+        online, "SELECT bool_and(submission_timestamp IS NOT NULL AND NOT submission_failed) "
+                "FROM xmpp_tx_queue WHERE id = ANY(%s)", (ids,)), timeout=10)
 
 
 def test_the_answer_to_a_roster_set_is_not_read_as_a_roster(online, peer_factory):
@@ -323,6 +372,70 @@ def test_a_message_that_cannot_be_stored_is_set_aside_and_holds_back_nothing(onl
     finally:
         query(online, "DROP TRIGGER jabclnd_test_refuse ON xmpp_rx_queue")
         query(online, "DROP FUNCTION jabclnd_test_refuse()")
+
+
+def test_a_trigger_that_always_raises_an_error_that_may_pass_holds_back_nothing(online, alice):
+    """A serialization failure is retried; one raised every time sets the message aside after
+    a few tries instead of stopping receiving."""
+    query(online, """
+        CREATE FUNCTION public.jabclnd_test_conflict() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            IF NEW.message_body = 'always conflicting' THEN
+                RAISE EXCEPTION 'a conflict every time' USING ERRCODE = 'serialization_failure';
+            END IF;
+            RETURN NEW;
+        END $f$;
+        CREATE TRIGGER jabclnd_test_conflict BEFORE INSERT ON xmpp_rx_queue
+            FOR EACH ROW EXECUTE FUNCTION public.jabclnd_test_conflict();""")
+    try:
+        alice.send_raw(f"<message to='{BOT}' type='chat' id='conflicting-1'>"
+                       "<body>always conflicting</body></message>")
+        alice.send_message(BOT, "stored after the conflicting one")
+        wait_for("the next message in xmpp_rx_queue", lambda: scalar(
+            online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
+                    "'stored after the conflicting one'"), timeout=40)
+        aside = query(online, "SELECT error FROM xmpp_rx_set_aside "
+                              "WHERE message_id = 'conflicting-1'")
+        assert len(aside) == 1 and "40001" in aside[0][0], aside
+        assert status(online)["state"] == "online"
+    finally:
+        query(online, "DROP TRIGGER jabclnd_test_conflict ON xmpp_rx_queue")
+        query(online, "DROP FUNCTION public.jabclnd_test_conflict()")
+
+
+def test_a_message_both_tables_refuse_is_logged_whole_and_holds_back_nothing(online, alice):
+    log_offset = os.path.getsize(os.environ["PG_LOG"])
+    query(online, """
+        CREATE FUNCTION public.jabclnd_test_refuse_all() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            IF NEW.message_stanza LIKE '%refused twice%' THEN
+                RAISE EXCEPTION '% refuses it', TG_TABLE_NAME;
+            END IF;
+            RETURN NEW;
+        END $f$;
+        CREATE TRIGGER jabclnd_test_refuse_all BEFORE INSERT ON xmpp_rx_queue
+            FOR EACH ROW EXECUTE FUNCTION public.jabclnd_test_refuse_all();
+        CREATE TRIGGER jabclnd_test_refuse_all BEFORE INSERT ON xmpp_rx_set_aside
+            FOR EACH ROW EXECUTE FUNCTION public.jabclnd_test_refuse_all();""")
+    try:
+        before = status(online)["messages_set_aside"]
+        alice.send_raw(f"<message to='{BOT}' type='chat' id='refused-twice'>"
+                       "<body>refused twice, kept in the log</body></message>")
+        alice.send_message(BOT, "stored after the doubly refused one")
+        wait_for("the next message in xmpp_rx_queue", lambda: scalar(
+            online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
+                    "'stored after the doubly refused one'"), timeout=5)
+        with open(os.environ["PG_LOG"], errors="replace") as log:
+            log.seek(log_offset)
+            text = log.read()
+        assert "could be stored neither in xmpp_rx_queue nor in xmpp_rx_set_aside" in text
+        assert "xmpp_rx_set_aside refuses it" in text and "xmpp_rx_queue refuses it" in text
+        assert "refused twice, kept in the log" in text, "the stanza itself is in the log"
+        assert status(online)["messages_set_aside"] == before + 1
+    finally:
+        query(online, "DROP TRIGGER jabclnd_test_refuse_all ON xmpp_rx_queue")
+        query(online, "DROP TRIGGER jabclnd_test_refuse_all ON xmpp_rx_set_aside")
+        query(online, "DROP FUNCTION public.jabclnd_test_refuse_all()")
 
 
 def test_messages_from_strangers_are_counted_not_stored_when_so_configured(online, alice, mallory):

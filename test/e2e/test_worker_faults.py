@@ -153,6 +153,61 @@ def test_drop_extension_goes_idle_and_create_brings_it_back(online, peer_factory
     conn.close()
 
 
+def test_an_outcome_held_across_drop_extension_does_not_mark_the_new_row_with_its_id(
+        online, peer_factory):
+    """A row's outcome that could not be recorded before DROP EXTENSION is not applied to
+    the row that reuses its id after CREATE EXTENSION (identities start again at 1)."""
+    conn = connect()
+    log_offset = os.path.getsize(os.environ["PG_LOG"])
+    query(conn, """CREATE FUNCTION public.jabclnd_test_refuse_marks() RETURNS trigger
+                   LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'marks refused by the test'; END$$""")
+    try:
+        # The worker fails the row (not a JID) but cannot record it: it retries every 5 s.
+        query(conn, """CREATE TRIGGER refuse_marks BEFORE UPDATE OF submission_failed
+                       ON xmpp_tx_queue FOR EACH ROW WHEN (NEW.submission_failed)
+                       EXECUTE FUNCTION public.jabclnd_test_refuse_marks()""")
+        old_row = scalar(conn, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                               "VALUES ('not a jid', 'fails') RETURNING id")
+
+        def refused():
+            with open(os.environ["PG_LOG"], errors="replace") as log:
+                log.seek(log_offset)
+                return "marks refused by the test" in log.read()
+        wait_for("the worker's mark to be refused", refused, timeout=20)
+
+        # One transaction: the worker never sees the extension missing, only new tables
+        # without an account, where the row with the old id waits to be sent.
+        conn.autocommit = False
+        query(conn, "DROP EXTENSION jabclnd")
+        query(conn, "CREATE EXTENSION jabclnd")
+        query(conn, """INSERT INTO xmpp_tx_queue (id, message_to, message_body)
+                       OVERRIDING SYSTEM VALUE VALUES (%s, %s, 'new row, old id')""",
+              (old_row, ALICE))
+        query(conn, "SELECT setval(pg_get_serial_sequence('xmpp_tx_queue', 'id'), %s)", (old_row,))
+        conn.commit()
+        conn.autocommit = True
+        time.sleep(7)  # longer than the worker's 5 s retry of a failed unit
+        row = query(conn, "SELECT submission_failed, submission_info, submission_timestamp "
+                          "FROM xmpp_tx_queue WHERE id = %s", (old_row,))[0]
+        assert row == (False, None, None), f"the old row's outcome marked the new row: {row}"
+
+        alice = peer_factory(ALICE, ALICE_PASSWORD)
+        use_account(conn)
+        alice.wait_message(lambda m: m["body"] == "new row, old id")
+        wait_for("the new row to be marked sent", lambda: scalar(
+            conn, "SELECT submission_timestamp IS NOT NULL AND NOT submission_failed "
+                  "FROM xmpp_tx_queue WHERE id = %s", (old_row,)))
+    finally:
+        if not conn.autocommit:
+            conn.rollback()
+            conn.autocommit = True
+        query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
+        query(conn, "DROP TRIGGER IF EXISTS refuse_marks ON xmpp_tx_queue")
+        query(conn, "DROP FUNCTION public.jabclnd_test_refuse_marks()")
+        use_account(conn)
+        conn.close()
+
+
 def test_drop_database_of_another_database_is_not_blocked(online):
     conn = connect()
     query(conn, "CREATE DATABASE jabclnd_scratch")

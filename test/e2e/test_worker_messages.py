@@ -3,6 +3,7 @@
 The other party is a real, independent XMPP client (slixmpp, see
 test/lib/peer.py) logged in to the same Prosody as the worker's account.
 """
+import re
 import select
 import time
 
@@ -44,6 +45,24 @@ def test_message_arrives_with_subject_and_body(online, alice):
     assert done["submission_attempts"] == 1
     # The stanza id is derived from the row, so a re-send can be recognised.
     assert msg["id"].startswith(f"jabclnd-tx-{row}-")
+
+
+def test_the_stanza_id_is_the_rows_stable_origin_id_and_a_random_login_token(online, alice):
+    """The id an error reply must name cannot be guessed from the row; the origin-id, the
+    same at every attempt, lets a receiver recognise a duplicate."""
+    rows = [send(online, ALICE, body=f"token {n}") for n in (1, 2)]
+    msgs = [alice.wait_message(lambda m, n=n: m["body"] == f"token {n}") for n in (1, 2)]
+    tokens = set()
+    for row, msg in zip(rows, msgs):
+        origin = re.search(r"<origin-id[^>]*\bid=[\"']([^\"']+)", msg["xml"])
+        assert origin, msg["xml"]
+        stable = origin.group(1)
+        assert re.fullmatch(rf"jabclnd-tx-{row}-\d+", stable), stable
+        assert msg["id"].startswith(stable + "-"), (msg["id"], stable)
+        token = msg["id"][len(stable) + 1:]
+        assert re.fullmatch(r"[0-9a-f]{16}", token), msg["id"]
+        tokens.add(token)
+    assert len(tokens) == 1, f"one token per login: {tokens}"
 
 
 def test_spec_example_insert_verbatim(online, alice):
