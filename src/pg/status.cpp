@@ -45,7 +45,15 @@ jabclnd_worker_status(PG_FUNCTION_ARGS)
 	snap = static_cast<StatusSnapshot *>(palloc(sizeof(StatusSnapshot)));
 	shared_state_snapshot(snap);
 
-	values[COL_STATE] = CStringGetTextDatum(worker_state_name(snap->state));
+	/*
+	 * A standby runs no worker (it is registered to start at the end of
+	 * recovery): say so, so that monitoring tells a standby from a primary
+	 * whose worker is dead.
+	 */
+	const char *state = snap->state == WS_STOPPED && RecoveryInProgress()
+	                        ? "standby"
+	                        : worker_state_name(snap->state);
+	values[COL_STATE] = CStringGetTextDatum(state);
 	values[COL_JID] = CStringGetTextDatum(snap->jid);
 	nulls[COL_JID] = snap->jid[0] == '\0';
 	values[COL_SINCE] = TimestampTzGetDatum(snap->since);

@@ -78,6 +78,18 @@ Worker::reload_settings()
 	mirror_.set_policy(subscription_policy());
 	session_.set_log_level(jabclnd_log_level);
 	tables_wanted_ = true;
+	/*
+	 * A reload is the operator saying "try now" (a server fixed, the other
+	 * node of a split brain fenced): a login waiting out a backoff goes at
+	 * once, and the backoffs start again from jabclnd.retry_min_delay.
+	 */
+	backoff_.reset();
+	replaced_backoff_.reset();
+	if (session_.phase() == session::Phase::idle && have_account_)
+	{
+		next_login_ = GetCurrentTimestamp();
+		shared_state_set_next_retry(0);
+	}
 }
 
 void

@@ -69,6 +69,29 @@ def test_the_worker_binds_its_resource_and_names_a_login_that_replaces_it(db_onl
     wait_state(db_online, "online", timeout=30)
 
 
+def test_a_reload_ends_the_wait_after_a_replaced_login(db_online, peer_factory):
+    """After a split brain is fenced the operator reloads: the worker logs in at once instead
+    of waiting out the backoff it took when the other login replaced it."""
+    query(db_online, "ALTER SYSTEM SET jabclnd.retry_min_delay = '30s'")
+    query(db_online, "ALTER SYSTEM SET jabclnd.retry_max_delay = '60s'")
+    query(db_online, "SELECT pg_reload_conf()")
+    try:
+        time.sleep(0.5)
+        intruder = peer_factory(BOT + "/jabclnd", BOT_PASSWORD)
+        s = wait_for("the worker to be replaced and back off", lambda: (
+            lambda s: s if s["state"] == "offline" and s["next_retry"] else None)(
+            status(db_online)), timeout=15)
+        wait_seconds = scalar(db_online, "SELECT extract(epoch FROM %s - now())",
+                              (s["next_retry"],))
+        assert wait_seconds > 10, s
+        intruder.stop()
+    finally:
+        query(db_online, "ALTER SYSTEM RESET jabclnd.retry_min_delay")
+        query(db_online, "ALTER SYSTEM RESET jabclnd.retry_max_delay")
+        query(db_online, "SELECT pg_reload_conf()")
+    wait_state(db_online, "online", timeout=5)
+
+
 def test_disabling_the_account_logs_out_and_enabling_logs_in(db_online):
     query(db_online, "UPDATE xmpp_accounts SET enabled = false")
     wait_state(db_online, "no_account", timeout=5)
