@@ -13,6 +13,7 @@
  * plans are prepared again against the new tables.
  */
 #include "pg/pg.h"
+#include "pg/stop_request.h"
 #include "pg/store.h"
 
 #include <stdio.h>
@@ -217,6 +218,11 @@ run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 	MemoryContext caller_context = CurrentMemoryContext;
 	volatile bool ok = true;
 
+	/* A SIGTERM from here on is die() at once (pg/stop_request.h). */
+	sql_running = true;
+	/* After a stop was asked for, no unit may hold it up: a lock, a standby gone. */
+	if (stop_requested)
+		enable_timeout_after(STATEMENT_TIMEOUT, STOP_GRACE_MS);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	pgstat_report_activity(STATE_RUNNING, what);
@@ -274,6 +280,9 @@ run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 		ok = false;
 	}
 	PG_END_TRY();
+	if (stop_requested)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	sql_running = false;
 	MemoryContextSwitchTo(caller_context);
 	pgstat_report_stat(true);
 	pgstat_report_activity(STATE_IDLE, nullptr);

@@ -323,6 +323,7 @@ Worker::wait(TimestampTz now)
 	/* Outcomes left over only because the database failed: retry when it is due. */
 	if (outcomes_pending())
 		sooner(database_retry_);
+	sooner(stop_deadline_);
 	long timeout = ms_until(now, until);
 	if (phase != session::Phase::idle)
 		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
@@ -353,6 +354,27 @@ Worker::wait(TimestampTz now)
 }
 
 /*
+ * A stop was asked for (pg/stop_request.h): nothing more is claimed, and
+ * the worker ends as soon as the batches in flight are answered and every
+ * outcome is recorded, or after STOP_GRACE_MS, whichever comes first. Rows
+ * still unanswered then stay pending, as at any lost connection.
+ */
+void
+Worker::stop_when_answered(TimestampTz now)
+{
+	if (stop_deadline_ == 0)
+	{
+		stop_deadline_ = after_ms(now, STOP_GRACE_MS);
+		if (pipeline_.batches_in_flight() > 0)
+			ereport(LOG, (errmsg("jabclnd: stopping; waiting up to %d ms for the server to "
+			                     "confirm %zu batches in flight",
+			                     STOP_GRACE_MS, pipeline_.batches_in_flight())));
+	}
+	if ((pipeline_.batches_in_flight() == 0 && !outcomes_pending()) || now >= stop_deadline_)
+		stop_request_finish();
+}
+
+/*
  * Runs libstrophe and records what it produced. While received messages
  * wait for the database (a failed unit, retried later), libstrophe is not
  * run at all: running it would acknowledge them to the server. The
@@ -372,6 +394,8 @@ Worker::pump(TimestampTz &now)
 [[noreturn]] void
 Worker::run()
 {
+	/* From here on a SIGTERM outside SQL waits for the batches in flight (stop_when_answered). */
+	stop_can_wait = true;
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -379,9 +403,14 @@ Worker::run()
 			reload_settings();
 
 		TimestampTz now = GetCurrentTimestamp();
-		if ((tables_wanted_ || now >= next_poll_) && now >= database_retry_)
-			look_at_tables(now);
-		drive_connection(now);
+		if (stop_requested)
+			stop_when_answered(now);
+		else
+		{
+			if ((tables_wanted_ || now >= next_poll_) && now >= database_retry_)
+				look_at_tables(now);
+			drive_connection(now);
+		}
 
 		pump(now);
 		if (session_.phase() == session::Phase::online)

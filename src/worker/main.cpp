@@ -57,7 +57,7 @@ void
 handle_sigterm(SIGNAL_ARGS)
 {
 	break_stalled_handshake();
-	die(postgres_signal_arg);
+	stop_request_on_sigterm(postgres_signal_arg);
 }
 
 void

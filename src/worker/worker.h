@@ -43,6 +43,7 @@
 /* Last: see pg/pg.h. */
 #include "pg/pg.h"
 #include "pg/shared_state.h"
+#include "pg/stop_request.h"
 #include "pg/store.h"
 
 /* Armed at each login for jabclnd.connect_timeout; registered in main.cpp. */
@@ -96,6 +97,7 @@ class Worker
 	void pump(TimestampTz &now);
 	void database_failed(TimestampTz now);
 	void new_installation(uint32_t installation);
+	void stop_when_answered(TimestampTz now);
 	void wait(TimestampTz now);
 	void publish(WorkerState state, const char *error);
 	void follow_presence(session::Events &events);
@@ -104,7 +106,7 @@ class Worker
 	bool claim_due(TimestampTz now) const
 	{
 		return session_.phase() == session::Phase::online && pipeline_.claim_due() &&
-		       now >= database_retry_;
+		       now >= database_retry_ && !stop_requested;
 	}
 
 	session::Session session_;
@@ -126,6 +128,7 @@ class Worker
 	TimestampTz next_ping_ = 0;
 	std::string ping_id_;
 	TimestampTz ping_deadline_ = 0;
+	TimestampTz stop_deadline_ = 0; /* a stop was asked for: end by then at the latest */
 	Backoff backoff_;
 	Backoff replaced_backoff_; /* reset by any ending but a replacement */
 

@@ -130,6 +130,30 @@ def test_pg_ctl_restart_with_a_backlog(online, peer_factory):
     conn.close()
 
 
+def test_a_clean_stop_waits_for_the_batches_in_flight(online, peer_factory):
+    """pg_ctl stop -m fast (a switchover does the same) while a backlog is being sent: the
+    worker waits for the server's answers to the batches it has in flight before it goes, so
+    the next worker sends none of them again (it used to re-send up to two batches)."""
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    conn = connect()
+    log_offset = os.path.getsize(os.environ["PG_LOG"])
+    wanted = queue_numbered(conn, "switchover", 3000)
+    wait_for("the first rows to arrive", lambda: len(alice.messages) >= 300, timeout=30,
+             interval=0.01)
+    conn.close()
+    pg_ctl("restart", "-m", "fast")
+    wait_online(timeout=60)
+    conn = reconnect()
+    assert_all_delivered(alice, conn, "switchover", wanted)
+    received = [m["body"] for m in alice.messages if m["body"].startswith("switchover ")]
+    duplicates = len(received) - len(set(received))
+    with open(os.environ["PG_LOG"], errors="replace") as log:
+        log.seek(log_offset)
+        waited = [line.strip() for line in log if "jabclnd: stopping; waiting" in line]
+    assert duplicates == 0, f"{duplicates} rows sent twice across the stop; the stop: {waited}"
+    conn.close()
+
+
 def test_drop_extension_goes_idle_and_create_brings_it_back(online, peer_factory):
     conn = connect()
     pid = status(conn)["worker_pid"]

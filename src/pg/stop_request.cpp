@@ -1,0 +1,32 @@
+/*
+ * stop_request.cpp: a SIGTERM outside SQL asks the worker to stop after its
+ * batches in flight are answered; inside SQL it is die() (see the header).
+ */
+#include "pg/pg.h"
+#include "pg/stop_request.h"
+
+volatile sig_atomic_t stop_requested = false;
+volatile sig_atomic_t sql_running = false;
+volatile sig_atomic_t stop_can_wait = false;
+
+void
+stop_request_on_sigterm(int postgres_signal_arg)
+{
+	if (!stop_can_wait || sql_running || stop_requested)
+	{
+		die(postgres_signal_arg);
+		return;
+	}
+	stop_requested = true;
+	SetLatch(MyLatch);
+}
+
+void
+stop_request_finish(void)
+{
+	ProcDiePending = true;
+	InterruptPending = true;
+	CHECK_FOR_INTERRUPTS();
+	/* Not reached: ProcessInterrupts ends the process on a pending die. */
+	proc_exit(1);
+}
