@@ -603,64 +603,108 @@ struct ReceiveArgs
 };
 
 /*
- * Sets a received message aside in xmpp_rx_set_aside with the error that
- * refused it, in a subtransaction of its own. If that table refuses it
- * too (a trigger, a privilege taken away), the message is written whole
- * to the server log instead: it is still acknowledged, so that nothing
- * received after it waits, and it is not lost from sight. An error that
- * may pass fails the unit, which is tried again.
+ * Runs `body` in a subtransaction of its own: kept if it succeeds (returns
+ * null), rolled back if it raises, and then its error is returned, copied
+ * into the caller's memory context. Plain data only here: PG_TRY at this
+ * depth skips no C++ object.
  */
-static void
-set_aside_one(const RxRow *row, const ErrorData *refusal)
+static ErrorData *
+try_in_subtransaction(UnitBody body, void *arg)
 {
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	const char *why =
-	    psprintf("%s (SQLSTATE %s)", refusal->message, unpack_sql_state(refusal->sqlerrcode));
-	const char *from = row->from ? row->from : "(no sender)";
+	ErrorData *volatile error = nullptr;
 
 	BeginInternalSubTransaction(nullptr);
 	MemoryContextSwitchTo(context);
 	PG_TRY();
 	{
-		char nulls[5] = "    ";
-		Datum arguments[4];
-		arguments[0] = text_or_null(row->stanza, &nulls[0]);
-		arguments[1] = text_or_null(row->from, &nulls[1]);
-		arguments[2] = text_or_null(row->id, &nulls[2]);
-		arguments[3] = CStringGetTextDatum(why);
-		if (SPI_execute_plan(plans.set_aside_rx, arguments, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "jabclnd: inserting into xmpp_rx_set_aside failed");
+		body(arg);
 		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
-		ereport(LOG, (errmsg("jabclnd: a message from %s could not be stored in xmpp_rx_queue "
-		                     "and was set aside in xmpp_rx_set_aside: %s",
-		                     from, refusal->message)));
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(context);
-		ErrorData *error = CopyErrorData();
+		error = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
-		if (is_transient(error->sqlerrcode))
-			ReThrowError(error);
-		ereport(WARNING,
-		        (errmsg("jabclnd: a message from %s could be stored neither in xmpp_rx_queue "
-		                "nor in xmpp_rx_set_aside; it is acknowledged and kept only in this log",
-		                from),
-		         errdetail_internal("xmpp_rx_queue: %s; xmpp_rx_set_aside: %s (SQLSTATE %s). "
-		                            "The stanza: %s",
-		                            why, error->message, unpack_sql_state(error->sqlerrcode),
-		                            row->stanza ? row->stanza : "(none)"),
-		         errhint("Let xmpp_rx_set_aside take rows again (its triggers, the worker's "
-		                 "INSERT privilege).")));
-		FreeErrorData(error);
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+	return error;
+}
+
+struct SetAsideArgs
+{
+	const RxRow *row;
+	const char *why;
+};
+
+static void
+insert_set_aside(void *arg)
+{
+	const SetAsideArgs *args = static_cast<const SetAsideArgs *>(arg);
+	char nulls[5] = "    ";
+	Datum arguments[4];
+
+	arguments[0] = text_or_null(args->row->stanza, &nulls[0]);
+	arguments[1] = text_or_null(args->row->from, &nulls[1]);
+	arguments[2] = text_or_null(args->row->id, &nulls[2]);
+	arguments[3] = CStringGetTextDatum(args->why);
+	if (SPI_execute_plan(plans.set_aside_rx, arguments, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "jabclnd: inserting into xmpp_rx_set_aside failed");
+}
+
+/*
+ * Sets a received message aside in xmpp_rx_set_aside with the error that
+ * refused it. If that table refuses it too (a trigger, a privilege taken
+ * away), the message is written whole to the server log instead: it is
+ * still acknowledged, so that nothing received after it waits, and it is
+ * not lost from sight. An error that may pass fails the unit, which is
+ * tried again.
+ */
+static void
+set_aside_one(const RxRow *row, const ErrorData *refusal)
+{
+	const char *from = row->from ? row->from : "(no sender)";
+	SetAsideArgs args = {
+	    row, psprintf("%s (SQLSTATE %s)", refusal->message, unpack_sql_state(refusal->sqlerrcode))};
+
+	ErrorData *error = try_in_subtransaction(insert_set_aside, &args);
+	if (!error)
+	{
+		ereport(LOG, (errmsg("jabclnd: a message from %s could not be stored in xmpp_rx_queue "
+		                     "and was set aside in xmpp_rx_set_aside: %s",
+		                     from, refusal->message)));
+		return;
+	}
+	if (is_transient(error->sqlerrcode))
+		ReThrowError(error);
+	ereport(WARNING,
+	        (errmsg("jabclnd: a message from %s could be stored neither in xmpp_rx_queue "
+	                "nor in xmpp_rx_set_aside; it is acknowledged and kept only in this log",
+	                from),
+	         errdetail_internal("xmpp_rx_queue: %s; xmpp_rx_set_aside: %s (SQLSTATE %s). "
+	                            "The stanza: %s",
+	                            args.why, error->message, unpack_sql_state(error->sqlerrcode),
+	                            row->stanza ? row->stanza : "(none)"),
+	         errhint("Let xmpp_rx_set_aside take rows again (its triggers, the worker's "
+	                 "INSERT privilege).")));
+	FreeErrorData(error);
+}
+
+struct InsertReceivedArgs
+{
+	const RxRow *row;
+	StringInfo payload;
+};
+
+static void
+insert_received_body(void *arg)
+{
+	const InsertReceivedArgs *args = static_cast<const InsertReceivedArgs *>(arg);
+	insert_received(args->row, args->payload);
 }
 
 /*
@@ -669,39 +713,20 @@ set_aside_one(const RxRow *row, const ErrorData *refusal)
  * still acknowledged and nothing behind it waits; so is one refused with
  * an error that may pass, once the unit has failed on it several times
  * (`transient_is_final`): a trigger that always raises a serialization
- * failure must not stop receiving either. Plain data only here: PG_TRY at
- * this depth skips no C++ object.
+ * failure must not stop receiving either.
  */
 static void
 receive_one(const RxRow *row, StringInfo payload, bool transient_is_final, int *set_aside)
 {
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		insert_received(row, payload);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		ErrorData *error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
-		if (is_transient(error->sqlerrcode) && !transient_is_final)
-			ReThrowError(error);
-		set_aside_one(row, error);
-		FreeErrorData(error);
-		(*set_aside)++;
-	}
-	PG_END_TRY();
+	InsertReceivedArgs args = {row, payload};
+	ErrorData *error = try_in_subtransaction(insert_received_body, &args);
+	if (!error)
+		return;
+	if (is_transient(error->sqlerrcode) && !transient_is_final)
+		ReThrowError(error);
+	set_aside_one(row, error);
+	FreeErrorData(error);
+	(*set_aside)++;
 }
 
 static void

@@ -5,6 +5,7 @@ user of the server) who knows the bot's full JID (its resource is fixed and
 documented) and that row ids are sequential. Every case here was reproduced
 against the product before its fix (issue "Trust nothing that arrives").
 """
+import contextlib
 import os
 import time
 
@@ -335,25 +336,46 @@ def test_a_huge_row_from_an_insert_only_role_fails_without_entering_the_worker(o
         query(online, "DROP ROLE jabclnd_insert_only")
 
 
-def test_a_message_that_cannot_be_stored_is_set_aside_and_holds_back_nothing(online, alice):
-    query(online, """
-        CREATE FUNCTION jabclnd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
+@contextlib.contextmanager
+def refusing_trigger(conn, name, condition, error, tables=("xmpp_rx_queue",)):
+    """A BEFORE INSERT trigger NAME on each of `tables` that raises `error` (the words after
+    RAISE EXCEPTION) when `condition` holds for NEW; dropped on the way out."""
+    query(conn, f"""
+        CREATE FUNCTION public.{name}() RETURNS trigger LANGUAGE plpgsql AS $f$
         BEGIN
-            IF NEW.message_body LIKE '%refuse me%' THEN
-                RAISE EXCEPTION 'this queue does not take %', NEW.message_body;
+            IF {condition} THEN
+                RAISE EXCEPTION {error};
             END IF;
             RETURN NEW;
-        END $f$;
-        CREATE TRIGGER jabclnd_test_refuse BEFORE INSERT ON xmpp_rx_queue
-            FOR EACH ROW EXECUTE FUNCTION jabclnd_test_refuse();""")
+        END $f$""")
     try:
-        before = status(online)["messages_set_aside"]
-        alice.send_raw(f"<message to='{BOT}' type='chat' id='refused-1'>"
-                       "<body>please refuse me</body></message>")
-        alice.send_message(BOT, "stored after the refused one")
-        wait_for("the next message in xmpp_rx_queue", lambda: scalar(
-            online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
-                    "'stored after the refused one'"), timeout=5)
+        for table in tables:
+            query(conn, f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
+                        f"FOR EACH ROW EXECUTE FUNCTION public.{name}()")
+        yield
+    finally:
+        for table in tables:
+            query(conn, f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        query(conn, f"DROP FUNCTION public.{name}()")
+
+
+def send_refused_then_another(conn, alice, stanza_id, body, timeout):
+    """alice sends a message the trigger refuses (id `stanza_id`), then one it takes: returns
+    once the second is stored, which proves the first held nothing back."""
+    after = f"stored after {stanza_id}"
+    alice.send_raw(f"<message to='{BOT}' type='chat' id='{stanza_id}'>"
+                   f"<body>{body}</body></message>")
+    alice.send_message(BOT, after)
+    wait_for("the next message in xmpp_rx_queue", lambda: scalar(
+        conn, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = %s", (after,)),
+        timeout=timeout)
+
+
+def test_a_message_that_cannot_be_stored_is_set_aside_and_holds_back_nothing(online, alice):
+    before = status(online)["messages_set_aside"]
+    with refusing_trigger(online, "jabclnd_test_refuse", "NEW.message_body LIKE '%refuse me%'",
+                          "'this queue does not take %', NEW.message_body"):
+        send_refused_then_another(online, alice, "refused-1", "please refuse me", timeout=5)
         aside = query(online, "SELECT message_from, message_id, error, message_stanza "
                               "FROM xmpp_rx_set_aside WHERE message_id = 'refused-1'")
         assert len(aside) == 1, aside
@@ -369,62 +391,31 @@ def test_a_message_that_cannot_be_stored_is_set_aside_and_holds_back_nothing(onl
                              "VALUES (%s, 'sent while a trigger refuses') RETURNING id", (ALICE,))
         alice.wait_message(lambda m: m["body"] == "sent while a trigger refuses", timeout=5)
         assert wait_row_done(online, row)["submission_failed"] is False
-    finally:
-        query(online, "DROP TRIGGER jabclnd_test_refuse ON xmpp_rx_queue")
-        query(online, "DROP FUNCTION jabclnd_test_refuse()")
 
 
 def test_a_trigger_that_always_raises_an_error_that_may_pass_holds_back_nothing(online, alice):
     """A serialization failure is retried; one raised every time sets the message aside after
     a few tries instead of stopping receiving."""
-    query(online, """
-        CREATE FUNCTION public.jabclnd_test_conflict() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-            IF NEW.message_body = 'always conflicting' THEN
-                RAISE EXCEPTION 'a conflict every time' USING ERRCODE = 'serialization_failure';
-            END IF;
-            RETURN NEW;
-        END $f$;
-        CREATE TRIGGER jabclnd_test_conflict BEFORE INSERT ON xmpp_rx_queue
-            FOR EACH ROW EXECUTE FUNCTION public.jabclnd_test_conflict();""")
-    try:
-        alice.send_raw(f"<message to='{BOT}' type='chat' id='conflicting-1'>"
-                       "<body>always conflicting</body></message>")
-        alice.send_message(BOT, "stored after the conflicting one")
-        wait_for("the next message in xmpp_rx_queue", lambda: scalar(
-            online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
-                    "'stored after the conflicting one'"), timeout=40)
+    with refusing_trigger(online, "jabclnd_test_conflict",
+                          "NEW.message_body = 'always conflicting'",
+                          "'a conflict every time' USING ERRCODE = 'serialization_failure'"):
+        send_refused_then_another(online, alice, "conflicting-1", "always conflicting",
+                                  timeout=40)
         aside = query(online, "SELECT error FROM xmpp_rx_set_aside "
                               "WHERE message_id = 'conflicting-1'")
         assert len(aside) == 1 and "40001" in aside[0][0], aside
         assert status(online)["state"] == "online"
-    finally:
-        query(online, "DROP TRIGGER jabclnd_test_conflict ON xmpp_rx_queue")
-        query(online, "DROP FUNCTION public.jabclnd_test_conflict()")
 
 
 def test_a_message_both_tables_refuse_is_logged_whole_and_holds_back_nothing(online, alice):
     log_offset = os.path.getsize(os.environ["PG_LOG"])
-    query(online, """
-        CREATE FUNCTION public.jabclnd_test_refuse_all() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-            IF NEW.message_stanza LIKE '%refused twice%' THEN
-                RAISE EXCEPTION '% refuses it', TG_TABLE_NAME;
-            END IF;
-            RETURN NEW;
-        END $f$;
-        CREATE TRIGGER jabclnd_test_refuse_all BEFORE INSERT ON xmpp_rx_queue
-            FOR EACH ROW EXECUTE FUNCTION public.jabclnd_test_refuse_all();
-        CREATE TRIGGER jabclnd_test_refuse_all BEFORE INSERT ON xmpp_rx_set_aside
-            FOR EACH ROW EXECUTE FUNCTION public.jabclnd_test_refuse_all();""")
-    try:
-        before = status(online)["messages_set_aside"]
-        alice.send_raw(f"<message to='{BOT}' type='chat' id='refused-twice'>"
-                       "<body>refused twice, kept in the log</body></message>")
-        alice.send_message(BOT, "stored after the doubly refused one")
-        wait_for("the next message in xmpp_rx_queue", lambda: scalar(
-            online, "SELECT count(*) FROM xmpp_rx_queue WHERE message_body = "
-                    "'stored after the doubly refused one'"), timeout=5)
+    before = status(online)["messages_set_aside"]
+    with refusing_trigger(online, "jabclnd_test_refuse_all",
+                          "NEW.message_stanza LIKE '%refused twice%'",
+                          "'% refuses it', TG_TABLE_NAME",
+                          tables=("xmpp_rx_queue", "xmpp_rx_set_aside")):
+        send_refused_then_another(online, alice, "refused-twice", "refused twice, kept in the log",
+                                  timeout=5)
         with open(os.environ["PG_LOG"], errors="replace") as log:
             log.seek(log_offset)
             text = log.read()
@@ -432,10 +423,6 @@ def test_a_message_both_tables_refuse_is_logged_whole_and_holds_back_nothing(onl
         assert "xmpp_rx_set_aside refuses it" in text and "xmpp_rx_queue refuses it" in text
         assert "refused twice, kept in the log" in text, "the stanza itself is in the log"
         assert status(online)["messages_set_aside"] == before + 1
-    finally:
-        query(online, "DROP TRIGGER jabclnd_test_refuse_all ON xmpp_rx_queue")
-        query(online, "DROP TRIGGER jabclnd_test_refuse_all ON xmpp_rx_set_aside")
-        query(online, "DROP FUNCTION public.jabclnd_test_refuse_all()")
 
 
 def test_messages_from_strangers_are_counted_not_stored_when_so_configured(online, alice, mallory):

@@ -184,7 +184,8 @@ def test_an_outcome_held_across_drop_extension_does_not_mark_the_new_row_with_it
     conn = connect()
     log_offset = os.path.getsize(os.environ["PG_LOG"])
     query(conn, """CREATE FUNCTION public.jabclnd_test_refuse_marks() RETURNS trigger
-                   LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'marks refused by the test'; END$$""")
+                   LANGUAGE plpgsql AS
+                   $$BEGIN RAISE EXCEPTION 'marks refused by the test'; END$$""")
     try:
         # The worker fails the row (not a JID) but cannot record it: it retries every 5 s.
         query(conn, """CREATE TRIGGER refuse_marks BEFORE UPDATE OF submission_failed
