@@ -78,7 +78,9 @@ struct Lookups
 	std::function<bool(const std::string &room, const std::string &id)> sent_by_us;
 	/* Whether a message of `room` with the room's stanza-id `stanza_id` is stored. */
 	std::function<bool(const std::string &room, const std::string &stanza_id)> stored_stanza_id;
-	/* Whether a message of `room` from `from` (occupant JID) with `id`, sent at `sent`, is stored.
+	/*
+	 * Whether a message of `room` from `from` (occupant JID) with `id`,
+	 * sent at `sent` (its delay stamp), is stored.
 	 */
 	std::function<bool(const std::string &room, const std::string &from, const std::string &id,
 	                   Timestamp sent)>
