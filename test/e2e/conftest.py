@@ -1,10 +1,13 @@
 """pytest fixtures for the end-to-end tests.
 
 test/run (see test/lib/env.sh) has started PostgreSQL, with jabclnd preloaded
-and an empty database "jabclnd", and Prosody, and exported where they are:
-PGHOST, PGPORT, PGUSER, PGDATABASE, PGDATA, PG_BIN, PG_LOG, JABCLND_TMP,
-XMPP_HOST, XMPP_PORT, XMPP_TLS_PORT, XMPP_DOMAIN, XMPP_CA, PROSODY_CONFIG,
-PROSODY_LOG. Run them through it: test/run e2e [-- pytest arguments].
+and an empty database "jabclnd", and one XMPP server (Prosody or ejabberd: the
+suite runs once against each), and exported where they are: PGHOST, PGPORT,
+PGUSER, PGDATABASE, PGDATA, PG_BIN, PG_LOG, JABCLND_TMP, XMPP_SERVER,
+XMPP_HOST, XMPP_PORT, XMPP_TLS_PORT, XMPP_DOMAIN, XMPP_CA, XMPP_CONTROL,
+XMPP_CONFIG, XMPP_LOG. Run them through it: test/run e2e [--server NAME]
+[-- pytest arguments]. Tests never name the server: they restart it and
+change passwords through XMPP_CONTROL (test/lib/xmpp-control).
 
 Fixtures:
   db            an autocommit psycopg2 connection to PGDATABASE, closed after the test
@@ -22,17 +25,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 
 from peer import Peer  # noqa: E402
 
-ENV_NAMES = ("XMPP_HOST", "XMPP_PORT", "XMPP_TLS_PORT", "XMPP_DOMAIN", "XMPP_CA",
-             "PROSODY_CONFIG", "PROSODY_LOG", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE",
-             "PGDATA", "PG_BIN", "PG_LOG", "JABCLND_TMP")
+ENV_NAMES = ("XMPP_SERVER", "XMPP_HOST", "XMPP_PORT", "XMPP_TLS_PORT", "XMPP_DOMAIN", "XMPP_CA",
+             "XMPP_CONTROL", "XMPP_CONFIG", "XMPP_LOG", "PGHOST", "PGPORT", "PGUSER",
+             "PGDATABASE", "PGDATA", "PG_BIN", "PG_LOG", "JABCLND_TMP")
 
 
 def pytest_configure(config):
-    missing = [name for name in ("XMPP_PORT", "XMPP_CA", "PGHOST", "PGPORT")
+    missing = [name for name in ("XMPP_SERVER", "XMPP_PORT", "XMPP_CA", "XMPP_CONTROL",
+                                 "PGHOST", "PGPORT")
                if not os.environ.get(name)]
     if missing:
         pytest.exit(f"{', '.join(missing)} not set: run the end-to-end tests through "
-                    "test/run e2e (it starts Prosody and PostgreSQL)", returncode=4)
+                    "test/run e2e (it starts the XMPP server and PostgreSQL)", returncode=4)
+
+
+def pytest_report_header(config):
+    return f"XMPP server: {os.environ.get('XMPP_SERVER')} on 127.0.0.1:{os.environ.get('XMPP_PORT')}"
 
 
 @pytest.fixture

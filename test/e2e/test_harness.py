@@ -1,9 +1,11 @@
-"""The harness itself: Prosody and PostgreSQL are the real things, set up as promised.
+"""The harness itself: the XMPP server (Prosody or ejabberd) and PostgreSQL are the real
+things, set up as promised.
 
 These run whether or not the worker works, so the suite is never empty and a
 harness fault shows up here rather than as a puzzling worker failure.
 """
 import os
+import re
 import socket
 import ssl
 import time
@@ -13,7 +15,7 @@ import pytest
 from peer import Peer
 
 
-def test_two_peers_exchange_a_message_over_prosody(peer_factory):
+def test_two_peers_exchange_a_message_over_the_server(peer_factory):
     alice = peer_factory("alice@localhost", "alicepass")
     bob = peer_factory("bob@localhost", "bobpass")
     alice.send_message("bob@localhost", "harness check <&> ü", subject="subject check")
@@ -37,16 +39,46 @@ def test_jabclnd_is_preloaded(db):
 
 
 def test_environment_is_exported(xmpp_env):
+    assert xmpp_env["XMPP_SERVER"] in ("prosody", "ejabberd")
     assert xmpp_env["XMPP_HOST"] == "127.0.0.1"
     assert xmpp_env["XMPP_DOMAIN"] == "localhost"
     assert xmpp_env["XMPP_PORT"] != xmpp_env["XMPP_TLS_PORT"]
     assert os.path.isfile(xmpp_env["XMPP_CA"])
+    assert os.access(xmpp_env["XMPP_CONTROL"], os.X_OK)
     for name in ("PGHOST", "PGPORT", "PGDATA", "PG_BIN", "PG_LOG", "JABCLND_TMP",
-                 "PROSODY_CONFIG", "PROSODY_LOG"):
+                 "XMPP_CONFIG", "XMPP_LOG"):
         assert os.environ.get(name), f"{name} is not exported"
+    assert os.path.isfile(xmpp_env["XMPP_CONFIG"])
 
 
-def test_prosody_requires_tls_before_authentication(xmpp_env):
+# What each server calls itself in the identity of its disco#info, and the line its log
+# has once it runs: so that a pass cannot silently test another server than it names.
+SERVER_IDENTITY = {
+    "prosody": ("Prosody", "Activated service 'c2s'"),
+    "ejabberd": ("ejabberd", "ejabberd 23.01"),
+}
+
+
+def test_the_server_is_the_one_this_pass_names(xmpp_env, peer_factory):
+    """disco#info of the domain names the software: Prosody in the Prosody pass, ejabberd (and
+    Debian's 23.01, by its log) in the ejabberd pass."""
+    name, log_line = SERVER_IDENTITY[xmpp_env["XMPP_SERVER"]]
+    alice = peer_factory("alice@localhost/harness", "alicepass", initial_presence=False)
+    reply = alice.iq("localhost", "<query xmlns='http://jabber.org/protocol/disco#info'/>")
+    assert re.search(r"""<iq [^>]*type=["']result["']""", reply), reply
+    identities = re.findall(r"<identity [^>]*>", reply)
+
+    def names(identity):
+        return re.search(r"""category=["']server["']""", identity) and re.findall(
+            r"""name=["']([^"']*)["']""", identity)
+    server_names = {n for i in identities for n in (names(i) or [])}
+    assert server_names == {name}, identities
+    with open(xmpp_env["XMPP_LOG"], errors="replace") as log:
+        assert log_line in log.read(), f"{xmpp_env['XMPP_LOG']} lacks {log_line!r}"
+    assert xmpp_env["XMPP_PORT"] in open(xmpp_env["XMPP_CONFIG"]).read()
+
+
+def test_server_requires_tls_before_authentication(xmpp_env):
     """Before STARTTLS, the server offers no SASL mechanism: credentials cannot go in clear."""
     # A generous timeout: it only guards against a hang (a loaded machine can be slow).
     with socket.create_connection((xmpp_env["XMPP_HOST"], int(xmpp_env["XMPP_PORT"])),
@@ -125,7 +157,7 @@ def test_presence_reaches_a_subscribed_peer(peer_factory):
     """subscribe / auto-accept / presence events work, as the presence tests assume.
 
     harness1 and harness2 exist for this test only, so the subscription it
-    leaves in Prosody's rosters touches no other test."""
+    leaves in the server's rosters touches no other test."""
     one = peer_factory("harness1@localhost/p", "harness1pass")
     two = peer_factory("harness2@localhost/p", "harness2pass")
     two.subscribe("harness1@localhost")

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from worker_helpers import (BOT, BOT2, BOT2_PASSWORD, BOT_PASSWORD, connect, query, scalar, send,
-                            status, tx_row, use_account, wait_for, wait_row_done, wait_state)
+                            status, tx_row, use_account, wait_for, wait_row_done, wait_state,
+                            xmpp_control)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -31,12 +32,9 @@ def db_online():
     conn.close()
 
 
-def prosody_password(user, password):
+def server_password(user, password):
     """Changes a user's password on the server side only."""
-    import subprocess
-    subprocess.run(["prosodyctl", "--config", os.environ["PROSODY_CONFIG"], "passwd",
-                    f"{user}@localhost"], input=f"{password}\n{password}\n", text=True,
-                   check=True, capture_output=True, timeout=30)
+    xmpp_control("passwd", user, "localhost", password)
 
 
 def test_switching_accounts_logs_in_with_the_new_one(db_online, peer_factory):
@@ -62,7 +60,7 @@ def test_the_worker_binds_its_resource_and_names_a_login_that_replaces_it(db_onl
 
     intruder = peer_factory(BOT + "/jabclnd", BOT_PASSWORD)
     s = wait_for("the worker to report the conflict", lambda: (
-        lambda s: s if "replaced by another login" in s["last_error"] else None)(
+        lambda s: s if "replaced by another login" in (s["last_error"] or "") else None)(
         status(db_online)), timeout=15)
     assert "own resource in acc_jid" in s["last_error"], s
     intruder.stop()
@@ -131,10 +129,10 @@ def test_password_corrected_on_the_server_alone_is_picked_up(db_online):
     query(db_online, "UPDATE xmpp_accounts SET acc_pass = 'newbotpass' WHERE acc_jid = %s", (BOT,))
     wait_state(db_online, "auth_failed", timeout=10)
     try:
-        prosody_password("bot", "newbotpass")
+        server_password("bot", "newbotpass")
         wait_state(db_online, "online", timeout=30)
     finally:
-        prosody_password("bot", BOT_PASSWORD)
+        server_password("bot", BOT_PASSWORD)
 
 
 def test_refused_connection_is_retried_without_stopping_the_worker(db_online):
@@ -323,8 +321,9 @@ def test_untrusted_certificate_is_refused_and_tls_verify_off_accepts_it(db_onlin
 
 def test_a_row_that_keeps_breaking_the_connection_fails_after_max_attempts(db_online,
                                                                             peer_factory):
-    """A stanza under our size limit but over Prosody's (256 KiB) makes the server close the
-    stream each time it is sent. It must fail after jabclnd.max_attempts, with the reason, and
+    """A stanza under our size limit but over the server's (256 KiB: Prosody's
+    c2s_stanza_size_limit, ejabberd's max_stanza_size) makes the server close the stream each
+    time it is sent. It must fail after jabclnd.max_attempts, with the reason, and
     the rows queued with it and after it must be delivered."""
     alice = peer_factory(ALICE, ALICE_PASSWORD)
     reload_with(db_online, max_stanza_size="1MB", max_attempts="2", retry_min_delay="100ms")

@@ -13,7 +13,7 @@ import psycopg2
 import pytest
 
 from worker_helpers import (BOT, connect, query, scalar, status, use_account, wait_for,
-                            wait_state)
+                            wait_state, xmpp_control)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -405,21 +405,20 @@ def test_the_login_timer_runs_no_sql_after_login(online, rare_safety_poll):
         query(conn, "SELECT pg_reload_conf()")
 
 
-def test_prosody_restarted_mid_queue_delivers_everything(online, peer_factory):
+def test_server_restarted_mid_queue_delivers_everything(online, peer_factory):
     """The server goes away while a backlog is being sent, and comes back."""
     conn = connect()
     alice = peer_factory(ALICE, ALICE_PASSWORD)
     wanted = queue_numbered(conn, "restart", 2000)
     wait_for("the first rows to arrive", lambda: len(alice.messages) >= 20, timeout=30,
              interval=0.01)
-    control = os.path.join(os.path.dirname(__file__), "..", "lib", "prosody-control")
-    subprocess.run([control, "stop"], check=True, timeout=30)
+    xmpp_control("stop")
     wait_state(conn, "offline", timeout=15)
     assert scalar(conn, "SELECT count(*) FROM xmpp_tx_queue WHERE message_body LIKE 'restart %%' "
                         "AND submission_timestamp IS NULL") > 0, "the backlog should not be done"
     alice.stop()
     received_before = list(alice.messages)
-    subprocess.run([control, "start"], check=True, timeout=30)
+    xmpp_control("start")
     wait_state(conn, "online", timeout=30)
     # alice logs in again: what reached her offline storage comes with it.
     alice = peer_factory(ALICE, ALICE_PASSWORD)

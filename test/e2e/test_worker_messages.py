@@ -1,7 +1,7 @@
 """End-to-end: the worker sends xmpp_tx_queue and fills xmpp_rx_queue.
 
 The other party is a real, independent XMPP client (slixmpp, see
-test/lib/peer.py) logged in to the same Prosody as the worker's account.
+test/lib/peer.py) logged in to the same XMPP server as the worker's account.
 """
 import re
 import select

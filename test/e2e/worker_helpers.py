@@ -1,10 +1,11 @@
 """Helpers for end-to-end tests of the jabclnd worker.
 
-They talk to the real PostgreSQL cluster and the real Prosody that test/run
-started (see test/lib). Every wait is bounded and fails with a message that
-says what was expected and what was seen.
+They talk to the real PostgreSQL cluster and the real XMPP server (Prosody or
+ejabberd) that test/run started (see test/lib). Every wait is bounded and
+fails with a message that says what was expected and what was seen.
 """
 import os
+import subprocess
 import time
 
 import psycopg2
@@ -104,3 +105,13 @@ def wait_row_done(conn, row_id, timeout=20.0):
         return row if (row["submission_timestamp"] or row["submission_failed"]) else None
 
     return wait_for(f"tx row {row_id} to be sent or failed", probe, timeout)
+
+
+def xmpp_control(*args, timeout=60):
+    """Runs test/lib/xmpp-control (start, stop, restart, passwd USER HOST PASSWORD) on the
+    server of this pass; fails with its output."""
+    result = subprocess.run([os.environ["XMPP_CONTROL"], *args], capture_output=True, text=True,
+                            timeout=timeout, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, (f"xmpp-control {' '.join(args[:1])} failed "
+                                    f"({result.returncode}): {result.stdout}{result.stderr}")
+

@@ -1,6 +1,6 @@
 """A real, independent XMPP client for tests: slixmpp in a thread of its own.
 
-Peer(jid, password) logs in to the test Prosody (XMPP_HOST:XMPP_PORT, STARTTLS
+Peer(jid, password) logs in to the test XMPP server (XMPP_HOST:XMPP_PORT, STARTTLS
 required, trusting only the test CA in XMPP_CA, certificate checked against the
 JID's domain) and records what it receives. Its methods are synchronous and
 every wait is bounded, so tests read like scripts:
