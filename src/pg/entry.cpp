@@ -10,6 +10,7 @@
  */
 #include "pg/pg.h"
 #include "pg/settings.h"
+#include "pg/room_status.h"
 #include "pg/shared_state.h"
 #include "pg/commit_wake.h"
 
@@ -28,6 +29,8 @@ request_shared_memory(void)
 	if (previous_shmem_request_hook)
 		previous_shmem_request_hook();
 	RequestAddinShmemSpace(shared_state_size());
+	RequestAddinShmemSpace(room_status_size());
+	room_status_request_lock();
 }
 
 static void
@@ -36,6 +39,7 @@ start_shared_memory(void)
 	if (previous_shmem_startup_hook)
 		previous_shmem_startup_hook();
 	shared_state_init();
+	room_status_init();
 }
 
 /* The one static worker, started once recovery is over. */

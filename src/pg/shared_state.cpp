@@ -107,15 +107,15 @@ shared_state_unregister_worker(void)
 	SpinLockRelease(&shared->mutex);
 }
 
-/* Copies at most STATUS_TEXT_LEN - 1 bytes, never splitting a UTF-8 character. */
-static void
-copy_text(char *dst, const char *src)
+/* Copies at most `size` - 1 bytes of `src` (null: ""), never splitting a UTF-8 character. */
+void
+copy_status_text(char *dst, size_t size, const char *src)
 {
 	size_t len = src ? strlen(src) : 0;
 
-	if (len >= STATUS_TEXT_LEN)
+	if (len >= size)
 	{
-		len = STATUS_TEXT_LEN - 1;
+		len = size - 1;
 		while (len > 0 && (static_cast<unsigned char>(src[len]) & 0xC0) == 0x80)
 			len--;
 	}
@@ -139,9 +139,9 @@ shared_state_set(WorkerState state, const char *jid, const char *error)
 		shared->since = now;
 	shared->state = state;
 	if (jid)
-		copy_text(shared->jid, jid);
+		copy_status_text(shared->jid, sizeof shared->jid, jid);
 	if (error)
-		copy_text(shared->last_error, error);
+		copy_status_text(shared->last_error, sizeof shared->last_error, error);
 	if (state == WS_ONLINE || state == WS_CONNECTING)
 		shared->next_retry = 0;
 	SpinLockRelease(&shared->mutex);

@@ -46,6 +46,9 @@ void shared_state_end_connect(void);
 void shared_state_wake_worker(void);
 bool shared_state_is_worker(void);
 
+/* Copies at most `size` - 1 bytes of `src` (null: ""), never splitting a UTF-8 character. */
+void copy_status_text(char *dst, size_t size, const char *src);
+
 /* A consistent copy for jabclnd_status(). */
 struct StatusSnapshot
 {
