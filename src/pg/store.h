@@ -122,8 +122,11 @@ bool store_record(const Outcomes *outcomes);
  * good (a trigger, a constraint) goes to xmpp_rx_set_aside with the error
  * instead, counted in `set_aside`. Apart from store_record, so that a
  * message that cannot be stored never holds back the marks.
+ * `replicated` is false when the commit is not known to be where
+ * synchronous replication was asked for (its wait was cancelled): the
+ * messages must then not be acknowledged.
  */
-bool store_received(const RxRow *rows, int count, int *set_aside);
+bool store_received(const RxRow *rows, int count, int *set_aside, bool *replicated);
 
 /* The message of the last failed call. */
 const char *store_last_error(void);

@@ -93,6 +93,7 @@ class Worker
 	void record(TimestampTz now);
 	bool record_outcomes();
 	bool record_received();
+	void drop_unreplicated(size_t count);
 	void pump(TimestampTz &now);
 	void database_failed(TimestampTz now);
 	void wait(TimestampTz now);
