@@ -594,12 +594,39 @@ is_transient(int sqlerrcode)
 	}
 }
 
+/*
+ * The queue of WalSndCtl a commit waits in, as PostgreSQL's own
+ * assign_synchronous_commit maps synchronous_commit (its SyncRepWaitMode
+ * is not exported); SYNC_REP_NO_WAIT when synchronous replication is not
+ * asked for.
+ */
+static int
+sync_rep_mode(void)
+{
+	if (!SyncRepRequested())
+		return SYNC_REP_NO_WAIT;
+	switch (synchronous_commit)
+	{
+	case SYNCHRONOUS_COMMIT_REMOTE_WRITE:
+		return SYNC_REP_WAIT_WRITE;
+	case SYNCHRONOUS_COMMIT_REMOTE_FLUSH:
+		return SYNC_REP_WAIT_FLUSH;
+	case SYNCHRONOUS_COMMIT_REMOTE_APPLY:
+		return SYNC_REP_WAIT_APPLY;
+	default:
+		return SYNC_REP_NO_WAIT;
+	}
+}
+
 struct ReceiveArgs
 {
 	const RxRow *rows;
 	int count;
 	bool transient_is_final;
 	int set_aside;
+	/* Taken just before the commit, for commit_replicated(). */
+	bool has_xid;
+	int sync_rep_mode;
 };
 
 /*
@@ -751,17 +778,69 @@ receive_body(void *arg)
 	/* Delivered at commit, with the rows: a listener never sees an id it cannot read. */
 	if (payload.len > 0)
 		Async_Notify("jabclnd_rx", payload.data);
+	/*
+	 * What the commit will do about synchronous replication: it waits only
+	 * for a transaction with an xid (RecordTransactionCommit), in the mode
+	 * synchronous_commit gives now, before the unit's GUC level is undone.
+	 */
+	args->has_xid = TransactionIdIsValid(GetTopTransactionIdIfAny());
+	args->sync_rep_mode = sync_rep_mode();
+}
+
+/*
+ * Whether the commit that just ended (XactLastCommitEnd) is where
+ * synchronous_commit asked it to be. PostgreSQL ends a commit's wait for
+ * the synchronous standby early, counting the commit as done locally only
+ * ("might not have been replicated", a WARNING), on a pending die (fast
+ * shutdown, or postmaster death noticed in the wait) and on a query cancel.
+ * The worker may not acknowledge such messages: after a failover to the
+ * standby they would be on neither node.
+ *
+ * Why the LSN and not the flags: a cancel clears QueryCancelPending, so
+ * only the position tells, and the position covers every cause, also one a
+ * later release adds. WalSndCtl->lsn[mode] is how far the synchronous
+ * standbys have confirmed; the walsender raises it before it releases
+ * waiters, so a wait that completed always finds its commit at or below
+ * it. The flags of WalSndCtl say whether synchronous standbys are wanted at
+ * all: when synchronous_standby_names was emptied, PostgreSQL releases the
+ * waiters as done, and so does this. Read under SyncRepLock, as
+ * SyncRepWaitForLSN does; nothing here raises.
+ */
+static bool
+commit_replicated(const ReceiveArgs *args)
+{
+	if (!args->has_xid || args->sync_rep_mode == SYNC_REP_NO_WAIT)
+		return true;
+
+	const XLogRecPtr commit_end = XactLastCommitEnd;
+	LWLockAcquire(SyncRepLock, LW_SHARED);
+#ifdef SYNC_STANDBY_DEFINED
+	/* 15.13 and later: before the checkpointer's first look, the setting itself. */
+	const bits8 status = WalSndCtl->sync_standbys_status;
+	const bool wanted = (status & SYNC_STANDBY_INIT)
+	                        ? (status & SYNC_STANDBY_DEFINED) != 0
+	                        : SyncRepStandbyNames != nullptr && SyncRepStandbyNames[0] != '\0';
+#else
+	const bool wanted = WalSndCtl->sync_standbys_defined;
+#endif
+	const XLogRecPtr confirmed = WalSndCtl->lsn[args->sync_rep_mode];
+	LWLockRelease(SyncRepLock);
+	return !wanted || commit_end <= confirmed;
 }
 
 bool
-store_received(const RxRow *rows, int count, bool transient_is_final, int *set_aside)
+store_received(const RxRow *rows, int count, bool transient_is_final, int *set_aside,
+               bool *replicated)
 {
-	ReceiveArgs args = {rows, count, transient_is_final, 0};
+	ReceiveArgs args = {rows, count, transient_is_final, 0, false, SYNC_REP_NO_WAIT};
 	/*
 	 * Flushed: a received message must be on disk before the server learns
-	 * (from our next stream-management ack) that we have it.
+	 * (from our next stream-management ack) that we have it; and, where
+	 * synchronous replication is asked for, on the standby too.
 	 */
 	const bool ok = run_unit("storing received messages", Durability::flushed, receive_body, &args);
 	*set_aside = ok ? args.set_aside : 0;
+	/* Right after the commit: XactLastCommitEnd is still this unit's. */
+	*replicated = !ok || commit_replicated(&args);
 	return ok;
 }

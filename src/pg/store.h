@@ -131,9 +131,12 @@ bool store_record(const Outcomes *outcomes);
  * refused with an error that may pass (a lock, a serialization failure),
  * which otherwise fails the unit to be tried again. Apart from
  * store_record, so that a message that cannot be stored never holds back
- * the marks.
+ * the marks. `replicated` is false when the commit is not known to be
+ * where synchronous replication was asked for (its wait was cancelled):
+ * the messages must then not be acknowledged.
  */
-bool store_received(const RxRow *rows, int count, bool transient_is_final, int *set_aside);
+bool store_received(const RxRow *rows, int count, bool transient_is_final, int *set_aside,
+                    bool *replicated);
 
 /* The message of the last failed call. */
 const char *store_last_error(void);

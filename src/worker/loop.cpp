@@ -271,16 +271,52 @@ Worker::record_received()
 		                    m.has_body ? m.body.c_str() : nullptr};
 	}
 	int set_aside = 0;
+	bool replicated = true;
 	if (!store_received(received.data(), static_cast<int>(received.size()),
-	                    failed_receive_tries_ + 1 >= RECEIVE_TRIES, &set_aside))
+	                    failed_receive_tries_ + 1 >= RECEIVE_TRIES, &set_aside, &replicated))
 	{
 		failed_receive_tries_++;
 		return false;
 	}
+	if (!replicated)
+		drop_unreplicated(received.size());
 	shared_state_count(0, 0, received.size() - set_aside, set_aside);
 	received_.clear();
 	failed_receive_tries_ = 0;
 	return true;
+}
+
+/*
+ * The commit of received messages ended without the synchronous standby's
+ * confirmation: PostgreSQL cancelled its wait (a fast shutdown, the
+ * postmaster's death, a cancel) and the rows are on this node only. Were
+ * they acknowledged, a failover now would lose them. So the connection is
+ * dropped before libstrophe runs again (it would send the ack first thing):
+ * the server keeps the messages and hands them to the next login under our
+ * resource, this worker's after a cancel, or the promoted standby's.
+ *
+ * The abort comes before the log line on purpose: ereport() checks for
+ * interrupts, and a pending die would exit there, through log_out(), whose
+ * polite logout runs libstrophe.
+ */
+void
+Worker::drop_unreplicated(size_t count)
+{
+	session_.abort("received messages were committed but not confirmed by the synchronous "
+	               "standby");
+	ereport(WARNING,
+	        (errmsg_plural("jabclnd: %zu received message was committed locally but not "
+	                       "confirmed by the synchronous standby; dropping the XMPP connection "
+	                       "without acknowledging it",
+	                       "jabclnd: %zu received messages were committed locally but not "
+	                       "confirmed by the synchronous standby; dropping the XMPP connection "
+	                       "without acknowledging them",
+	                       count, count),
+	         errdetail("PostgreSQL cancelled the commit's wait for synchronous replication "
+	                   "(shutdown, postmaster death or a cancel)."),
+	         errhint("The XMPP server delivers what was not acknowledged again at the next "
+	                 "login of this worker, or of the worker of a promoted standby; if this node "
+	                 "goes on, a message may be stored twice.")));
 }
 
 /*

@@ -94,6 +94,7 @@ class Worker
 	void record(TimestampTz now);
 	bool record_outcomes();
 	bool record_received();
+	void drop_unreplicated(size_t count);
 	void pump(TimestampTz &now);
 	void database_failed(TimestampTz now);
 	void new_installation(uint32_t installation);

@@ -1,0 +1,235 @@
+"""End-to-end: a failover loses no received message when synchronous replication was asked for.
+
+Each test builds a primary and a standby of its own (pg_pair.py; the harness's
+cluster is not touched), with synchronous_standby_names naming the standby and
+the worker logged in as bot2@localhost/replica, a resource of its own, so that it
+never replaces the harness's worker.
+
+The scenario of issue 10: the standby is cut off, so the commit of received
+messages waits for it; then the primary goes down while it waits. PostgreSQL
+cancels the wait and counts the commit as done locally only ("might not have
+been replicated"). Had the worker acknowledged those messages, the server would
+forget them, and after the failover they would be on neither node. It must
+drop the connection unacknowledged instead: the server keeps them, and hands
+them to the promoted standby's worker when it logs in with the same resource.
+"""
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from pg_pair import Pair, wait_until
+
+BOT = "bot2@localhost"
+BOT_JID = "bot2@localhost/replica"
+BOT_PASSWORD = "bot2pass"
+ALICE = "alice@localhost"
+ALICE_PASSWORD = "alicepass"
+PING = "<ping xmlns='urn:xmpp:ping'/>"
+MESSAGES = 20
+
+
+@pytest.fixture
+def pair():
+    made = []
+
+    def make(label):
+        made.append(Pair(label))  # before anything starts: stopped whatever fails
+        made[-1].start_primary()
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.stop()
+
+
+def bodies(node, prefix):
+    return {row[0] for row in node.sql(
+        "SELECT message_body FROM xmpp_rx_queue WHERE message_body LIKE %s", (prefix + "%",))}
+
+
+def synchronous_pair_online(make, label, alice):
+    """A primary with a synchronous standby, its worker online, one message on both nodes."""
+    p = make(label)
+    p.add_standby()
+    p.make_synchronous()
+    p.use_account(BOT_JID, BOT_PASSWORD)
+    p.primary.wait_online()
+    alice.send_message(BOT, f"{label} before")
+    wait_until("the first message on the primary",
+               lambda: bodies(p.primary, f"{label} before"), timeout=20)
+    wait_until("the first message on the standby",
+               lambda: bodies(p.standby, f"{label} before"), timeout=20)
+    return p
+
+
+def messages_while_the_standby_is_down(p, alice, label):
+    """Cuts the standby off, sends MESSAGES to the bot, and waits for the worker to be
+    stuck in the commit of (some of) them, waiting for the standby."""
+    p.standby.stop("fast")
+    wanted = {f"{label} {i}" for i in range(1, MESSAGES + 1)}
+    for i in range(1, MESSAGES + 1):
+        alice.send_message(BOT, f"{label} {i}")
+    # The server processes alice's stream in order: once it answers the ping, every
+    # message was handed to the bot's session.
+    alice.iq("localhost", PING)
+    wait_until("the worker waiting for the synchronous standby",
+               lambda: p.primary.worker_wait_event() == "SyncRep", timeout=20, interval=0.05)
+    return wanted
+
+
+def fail_over(p):
+    """Starts the cut-off standby, promotes it, and waits for its worker to log in."""
+    p.standby.start()
+    p.standby.promote()
+    return p.standby.wait_online(timeout=60)
+
+
+def assert_all_arrive(node, label, wanted, where):
+    try:
+        wait_until(f"every message in xmpp_rx_queue of the {where}",
+                   lambda: wanted <= bodies(node, f"{label} "), timeout=40, interval=0.2)
+    except AssertionError:
+        missing = sorted(wanted - bodies(node, f"{label} "), key=lambda b: int(b.split()[-1]))
+        raise AssertionError(f"{len(missing)} of {len(wanted)} messages are on neither node "
+                             f"after the failover: {missing}") from None
+
+
+@pytest.mark.parametrize("down", ["fast_stop", "postmaster_killed"])
+def test_a_cancelled_sync_rep_wait_acknowledges_nothing(pair, peer_factory, down):
+    """fast_stop: pg_ctl stop -m fast (SIGTERM to the worker while it waits).
+    postmaster_killed: SIGKILL to the primary's postmaster only; the worker notices its
+    death in the wait. Either way the commit is local only; every message must reach the
+    promoted standby."""
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    label = f"repl-{down}"
+    p = synchronous_pair_online(pair, label, alice)
+    wanted = messages_while_the_standby_is_down(p, alice, label)
+
+    if down == "fast_stop":
+        p.primary.stop("fast")
+        assert "committed locally, but might not have been replicated" in p.primary.log_text()
+    else:
+        p.primary.kill_postmaster()
+        p.primary.wait_gone()
+
+    fail_over(p)
+    assert_all_arrive(p.standby, label, wanted, "promoted standby")
+    # What the old primary had committed never reached the standby: nothing twice.
+    rows = p.standby.scalar("SELECT count(*) FROM xmpp_rx_queue WHERE message_body LIKE %s",
+                            (f"{label} %",))
+    assert rows == len(wanted) + 1
+    log = p.primary.log_text()
+    assert "not confirmed by the synchronous standby" in log, log[-3000:]
+
+
+def test_a_cancelled_wait_is_retried_at_the_next_login(pair, peer_factory):
+    """pg_cancel_backend on the worker while its commit waits for the standby: the commit is
+    local only and the worker goes on. It must not acknowledge: it drops the connection, logs
+    in again, is handed the messages again and waits for the standby again; once the standby
+    is back every message is on both nodes (some twice: at-least-once)."""
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    label = "repl-cancel"
+    p = synchronous_pair_online(pair, label, alice)
+    wanted = messages_while_the_standby_is_down(p, alice, label)
+    logins = p.primary.log_text().count("logged in as")
+
+    p.primary.sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                  "WHERE backend_type = 'jabclnd worker'")
+    wait_until("the worker to drop the connection unacknowledged",
+               lambda: "not confirmed by the synchronous standby" in p.primary.log_text())
+    wait_until("the worker to log in again and wait for the standby again",
+               lambda: p.primary.log_text().count("logged in as") > logins
+               and p.primary.worker_wait_event() == "SyncRep", timeout=30, interval=0.05)
+
+    p.standby.start()
+    assert_all_arrive(p.standby, label, wanted, "standby")
+    assert_all_arrive(p.primary, label, wanted, "primary")
+    p.primary.wait_online()
+
+
+# -- figures for README's "High availability" (not a test of the suite) -------------------
+
+MEASURE = os.environ.get("JABCLND_MEASURE_HA") == "1"
+
+
+def crash(node, how):
+    """machine: SIGKILL to every process of the node at once (nothing more runs there);
+    postmaster: SIGKILL to the postmaster only (its children notice and exit)."""
+    if how == "machine":
+        for pid in node.processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    else:
+        node.kill_postmaster()
+    node.wait_gone()
+
+
+@pytest.mark.skipif(not MEASURE, reason="figures for README: JABCLND_MEASURE_HA=1, with -s")
+@pytest.mark.parametrize("how", ["machine", "postmaster"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_measure_failover(pair, peer_factory, mode, how):
+    """Both ways at once: alice sends RECEIVED messages to the bot while the bot sends SENT
+    rows to alice; the primary crashes midway and the standby is promoted. Prints what
+    survived."""
+    # Fewer received messages than Prosody keeps for a hibernating session (its
+    # smacks_max_queue_size, 500): past that it drops the oldest unacknowledged ones, and the
+    # figures would measure the server instead of the replication.
+    received, sent = 400, 2000
+    label = f"ha-{mode}-{how}"
+    alice = peer_factory(ALICE, ALICE_PASSWORD)
+    p = pair(label)
+    p.add_standby()
+    if mode == "sync":
+        p.make_synchronous()
+    p.use_account(BOT_JID, BOT_PASSWORD)
+    p.primary.wait_online()
+    p.primary.sql("INSERT INTO xmpp_tx_queue (message_to, message_body) "
+                  "SELECT %s, %s || ' out ' || g FROM generate_series(1, %s) g",
+                  (ALICE, label, sent))
+
+    def send_all():
+        for i in range(1, received + 1):
+            alice.send_message(BOT, f"{label} in {i}")
+        # send_message only queues in alice's client: the answer to a ping after them
+        # proves the server has processed every one.
+        alice.iq("localhost", PING, timeout=60)
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    try:
+        wait_until("a third of the messages on the primary", lambda: p.primary.scalar(
+            "SELECT count(*) FROM xmpp_rx_queue WHERE message_body LIKE %s",
+            (f"{label} in %",)) >= received // 3, timeout=60, interval=0.01)
+        crash(p.primary, how)
+    finally:
+        sender.join(120)
+    p.standby.promote()
+    p.standby.wait_online(timeout=60)
+
+    def settled():
+        n = p.standby.sql("""SELECT (SELECT count(*) FROM xmpp_rx_queue WHERE message_body LIKE %s),
+                                    (SELECT count(*) FROM xmpp_tx_queue
+                                      WHERE submission_timestamp IS NULL
+                                        AND NOT submission_failed)""", (f"{label} in %",))[0]
+        return n[1] == 0 and n
+    wait_until("the promoted worker done", settled, timeout=120, interval=0.5)
+    wanted = {f"{label} in {i}" for i in range(1, received + 1)}
+    try:  # a loss shows as a timeout here, and is printed below
+        wait_until("every received message", lambda: wanted <= bodies(p.standby, f"{label} in "),
+                   timeout=60, interval=0.5)
+    except AssertionError:
+        pass
+    time.sleep(3)  # whatever the server still had to hand over, duplicates included
+    rx = p.standby.sql("SELECT count(*), count(DISTINCT message_body) FROM xmpp_rx_queue "
+                       "WHERE message_body LIKE %s", (f"{label} in %",))[0]
+    tx = p.standby.sql("SELECT count(*), count(*) FILTER (WHERE submission_timestamp IS NOT NULL) "
+                       "FROM xmpp_tx_queue WHERE message_body LIKE %s", (f"{label} out %",))[0]
+    got = [m["body"] for m in alice.messages if m["body"].startswith(f"{label} out ")]
+    print(f"\nHA {mode:5} crash={how:10} received: {rx[1]} of {received} stored "
+          f"({received - rx[1]} lost, {rx[0] - rx[1]} twice); sent: {tx[0]} of {sent} rows "
+          f"on the new primary, {tx[1]} marked sent, {len(set(got))} of {sent} at alice "
+          f"({sent - len(set(got))} lost, {len(got) - len(set(got))} twice)")
