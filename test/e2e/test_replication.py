@@ -62,6 +62,9 @@ def synchronous_pair_online(make, label, alice):
                lambda: bodies(p.primary, f"{label} before"), timeout=20)
     wait_until("the first message on the standby",
                lambda: bodies(p.standby, f"{label} before"), timeout=20)
+    # No worker on a standby, and its status says why rather than "stopped".
+    standby = p.standby.worker_status()
+    assert standby["state"] == "standby" and standby["worker_pid"] is None, standby
     return p
 
 
