@@ -225,10 +225,10 @@ class Session
 	/*
 	 * Sends what a room asked for (join, leave, self_ping,
 	 * configure_instant, destroy; session_rooms.cpp). Returns "" if it went
-	 * out (or the session is not online, as for the roster actions), else
-	 * why not: a row whose nick or password cannot be put into a stanza, or
-	 * accept_invitation, which is the worker's. The room then sees no answer
-	 * and retries by its own rules; the caller may log the reason.
+	 * out, or was not to go (accept_invitation is the worker's; nothing is
+	 * sent while not online, as for the roster actions), else why not: a
+	 * row whose nick or password cannot be put into a stanza. The room then
+	 * sees no answer and retries by its own rules; the caller may log why.
 	 */
 	std::string carry_out(const rooms::Action &action);
 	/* The random token drawn at this login (in every id we send), for rooms::Rooms::connected. */

@@ -43,9 +43,8 @@ const size_t MAX_ROOM_STANZA = 16 * 1024;
 std::string
 Session::carry_out(const rooms::Action &action)
 {
-	if (action.kind == rooms::Action::accept_invitation)
-		return "accept_invitation is carried out by the worker (a row of xmpp_rooms)";
-	if (phase_ != Phase::online)
+	/* Not a stanza: the worker inserts the row of xmpp_rooms. */
+	if (action.kind == rooms::Action::accept_invitation || phase_ != Phase::online)
 		return "";
 	std::string problem = room_stanzas::check_action(action);
 	if (!problem.empty())
