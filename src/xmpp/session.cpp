@@ -12,6 +12,7 @@
 
 #include "core/jid.h"
 #include "core/stanza.h"
+#include "xmpp/room_stanzas.h"
 #include "xmpp/xml.h"
 
 #include <strophe.h>
@@ -628,10 +629,15 @@ Session::on_message(xmpp_stanza_t *stanza)
 	}
 
 	IncomingMessage message;
-	message.body = xml::child_text(stanza, "body", &message.has_body);
-	message.subject = xml::child_text(stanza, "subject", &message.has_subject);
-	if (!message.has_body && !message.has_subject)
+	message.room = room_stanzas::read_message(stanza);
+	message.has_body = message.room.has_body;
+	message.has_subject = message.room.has_subject;
+	message.subject = message.room.subject;
+	if (!message.has_body && !message.has_subject &&
+	    !room_stanzas::carries_invitation(message.room))
 		return; /* chat states, receipts and the like: nothing to store */
+	if (message.has_body)
+		message.body = xml::child_text(stanza, "body");
 	message.from = attribute(stanza, "from");
 	message.type = type.empty() ? "normal" : type;
 	message.id = attribute(stanza, "id");
@@ -653,6 +659,8 @@ Session::on_iq(xmpp_stanza_t *stanza)
 		const std::string id = attribute(stanza, "id");
 		if (id.rfind("jabclnd-ping-", 0) == 0)
 			events_.answered_iqs.push_back({id, attribute(stanza, "from")});
+		else
+			take_room_iq_answer(stanza);
 		return;
 	}
 	if (type == "get" || type == "set")

@@ -14,6 +14,7 @@
 #include "core/boundary.h"
 #include "core/presence.h"
 #include "core/roster_requests.h"
+#include "core/rooms.h"
 
 #include <cstdint>
 #include <map>
@@ -66,7 +67,7 @@ enum class Phase
 	closing
 };
 
-/* A <message> with a body or subject that arrived. */
+/* A <message> with a body or subject, or an invitation to a room, that arrived. */
 struct IncomingMessage
 {
 	std::string stanza;
@@ -77,6 +78,8 @@ struct IncomingMessage
 	std::string body;
 	bool has_subject = false;
 	bool has_body = false;
+	/* The same message as the rooms read it (rooms::Rooms::classify). */
+	rooms::Message room;
 };
 
 /* A <message type='error'> answering one of our stanzas (or claiming to). */
@@ -92,6 +95,19 @@ struct IqAnswer
 {
 	std::string id;
 	std::string from;
+};
+
+/*
+ * An iq result or error whose id starts with rooms::ID_PREFIX: perhaps the
+ * answer to a room's self-ping, configuration or destroy
+ * (rooms::Rooms::iq_answered decides).
+ */
+struct RoomIqAnswer
+{
+	std::string id;
+	std::string from;
+	std::string type;      /* result or error */
+	std::string condition; /* type error: the defined condition, e.g. item-not-found */
 };
 
 /* How a connection ended. */
@@ -130,6 +146,13 @@ struct Events
 	std::vector<RosterEvent> rosters;
 	std::vector<std::string> subscription_requests; /* bare JIDs */
 	std::vector<std::string> unsubscribe_requests;  /* bare JIDs */
+	/*
+	 * Presence stanzas with <x xmlns='…/muc#user'/> or of type error, for
+	 * rooms::Rooms::presence (the presence mirror never sees the former, and
+	 * ignores the latter).
+	 */
+	std::vector<rooms::Presence> room_presences;
+	std::vector<RoomIqAnswer> room_iq_answers;
 };
 
 class Session
@@ -199,6 +222,17 @@ class Session
 	std::string send_ping();
 	/* Roster and subscription changes the presence mirror asked for. */
 	void carry_out(const presence::RosterAction &action);
+	/*
+	 * Sends what a room asked for (join, leave, self_ping,
+	 * configure_instant, destroy; session_rooms.cpp). Returns "" if it went
+	 * out, or was not to go (accept_invitation is the worker's; nothing is
+	 * sent while not online, as for the roster actions), else why not: a
+	 * row whose nick or password cannot be put into a stanza. The room then
+	 * sees no answer and retries by its own rules; the caller may log why.
+	 */
+	std::string carry_out(const rooms::Action &action);
+	/* The random token drawn at this login (in every id we send), for rooms::Rooms::connected. */
+	const std::string &id_token() const { return id_token_; }
 
 	/* Called from libstrophe callbacks (C functions in session.cpp). */
 	void on_connected();
@@ -216,6 +250,8 @@ class Session
 	void on_message(_xmpp_stanza_t *stanza);
 	void on_iq(_xmpp_stanza_t *stanza);
 	void on_presence(_xmpp_stanza_t *stanza);
+	void take_room_presence(_xmpp_stanza_t *stanza);
+	void take_room_iq_answer(_xmpp_stanza_t *stanza);
 	void reply_to_iq(_xmpp_stanza_t *request);
 	_xmpp_stanza_t *iq_reply(_xmpp_stanza_t *request, const char *type);
 	void request_roster();

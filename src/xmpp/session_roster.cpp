@@ -102,6 +102,7 @@ Session::take_roster(xmpp_stanza_t *iq)
 void
 Session::on_presence(xmpp_stanza_t *stanza)
 {
+	take_room_presence(stanza);
 	const std::string from = attribute(stanza, "from");
 	const std::string type = attribute(stanza, "type");
 	if (from.empty() || from == bound_jid_)

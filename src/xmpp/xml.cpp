@@ -53,25 +53,36 @@ append_text(xmpp_stanza_t *node, std::string *text)
 
 } // namespace
 
-std::string
-child_text(xmpp_stanza_t *stanza, const char *name, bool *present)
+xmpp_stanza_t *
+client_child(xmpp_stanza_t *stanza, const char *name)
 {
-	xmpp_stanza_t *child = nullptr;
-	for (xmpp_stanza_t *c = xmpp_stanza_get_children(stanza); c && !child;
-	     c = xmpp_stanza_get_next(c))
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(stanza); c; c = xmpp_stanza_get_next(c))
 	{
 		const char *child_name = xmpp_stanza_get_name(c);
 		const char *ns = xmpp_stanza_get_ns(c);
 		if (xmpp_stanza_is_tag(c) && child_name && strcmp(child_name, name) == 0 &&
 		    (!ns || strcmp(ns, NS_CLIENT) == 0))
-			child = c;
+			return c;
 	}
+	return nullptr;
+}
+
+std::string
+text(xmpp_stanza_t *element)
+{
+	std::string result;
+	if (element)
+		append_text(element, &result);
+	return result;
+}
+
+std::string
+child_text(xmpp_stanza_t *stanza, const char *name, bool *present)
+{
+	xmpp_stanza_t *child = client_child(stanza, name);
 	if (present)
 		*present = child != nullptr;
-	std::string text;
-	if (child)
-		append_text(child, &text);
-	return text;
+	return text(child);
 }
 
 xmpp_stanza_t *

@@ -22,6 +22,15 @@ std::string attribute(_xmpp_stanza_t *stanza, const char *name);
 std::string take_string(_xmpp_ctx_t *ctx, char *text);
 
 /*
+ * The first child element called `name` in the stanza's own namespace
+ * (jabber:client, or none given), or null: the one child_text() reads.
+ */
+_xmpp_stanza_t *client_child(_xmpp_stanza_t *stanza, const char *name);
+
+/* The whole text content of `element`, text of nested elements included; null is "". */
+std::string text(_xmpp_stanza_t *element);
+
+/*
  * The whole text content of the first child element called `name` in the
  * stanza's own namespace (jabber:client, or none given), text of nested
  * elements included, or ""; `present` says whether there is one. A child
