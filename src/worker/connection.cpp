@@ -310,6 +310,9 @@ Worker::take_events(TimestampTz now)
 	uint64_t ignored = 0;
 	for (session::IncomingMessage &message : events.messages)
 	{
+		/* An invitation to a room without a text of its own: the rooms' business, not a row. */
+		if (!message.has_body && !message.has_subject)
+			continue;
 		if (mirror_.accepts_message_from(message.from, senders))
 			received_.push_back(std::move(message));
 		else
