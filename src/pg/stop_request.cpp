@@ -12,12 +12,14 @@ volatile sig_atomic_t stop_can_wait = false;
 void
 stop_request_on_sigterm(int postgres_signal_arg)
 {
-	if (!stop_can_wait || sql_running || stop_requested)
+	if (!stop_can_wait || stop_requested)
 	{
 		die(postgres_signal_arg);
 		return;
 	}
 	stop_requested = true;
+	if (sql_running)
+		StatementCancelHandler(postgres_signal_arg);
 	SetLatch(MyLatch);
 }
 

@@ -10,11 +10,18 @@
  * what was answered, and then ends as PostgreSQL's die() would have it.
  *
  * Before the worker's loop runs (waiting for its database, for a reload)
- * there is nothing in flight, and a SIGTERM is die() at once. A SIGTERM
- * that arrives while a unit of SQL runs is die() at once too, as before: a lock wait, or a synchronous-replication wait for a standby
- * that is gone, must not hold up the server's shutdown. Units run after a
- * stop was asked for are bounded by a statement_timeout of STOP_GRACE_MS
- * for the same reason. A second SIGTERM is die() too.
+ * there is nothing in flight, and a SIGTERM is die() at once; a second
+ * SIGTERM is die() too. A SIGTERM that arrives while a unit of SQL runs
+ * also cancels that unit, as a query cancel would: a lock wait, or a
+ * synchronous-replication wait for a standby that is gone, must not hold
+ * up the server's shutdown. The unit is rolled back (or, cancelled in its
+ * commit's replication wait, stays committed on this node only, which the
+ * record path knows) and tried again at once; units run after a stop was
+ * asked for are bounded by a statement timeout of STOP_GRACE_MS.
+ *
+ * (A die() in the middle of a unit made a stop under load re-send two
+ * batches now and then: a busy worker spends a good part of its time in
+ * SQL.)
  */
 #pragma once
 
@@ -25,7 +32,7 @@ const int STOP_GRACE_MS = 1000;
 
 /* Set by the SIGTERM handler: the worker should stop once its batches in flight are answered. */
 extern volatile sig_atomic_t stop_requested;
-/* Set while a unit of SQL runs (pg/store.cpp): a SIGTERM then is die() at once. */
+/* Set while a unit of SQL runs (pg/store.cpp): a SIGTERM then cancels it too. */
 extern volatile sig_atomic_t sql_running;
 /* Set once the worker's loop runs, which looks at stop_requested every turn. */
 extern volatile sig_atomic_t stop_can_wait;

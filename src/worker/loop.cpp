@@ -199,7 +199,8 @@ Worker::record(TimestampTz now)
 {
 	if (mirror_.take_reset())
 		presence_reset_ = true;
-	if (!outcomes_pending() || now < database_retry_)
+	/* Stopping, a failed unit is tried again at once: the stop waits STOP_GRACE_MS at most. */
+	if (!outcomes_pending() || (now < database_retry_ && !stop_requested))
 		return;
 	/* Both are tried, whatever the other did. */
 	bool ok = true;

@@ -211,7 +211,9 @@ class Pair:
     """A primary (with jabclnd created in database jabclnd) and, on demand, its standby."""
 
     def __init__(self, label):
-        self.base = os.path.join(os.environ["JABCLND_TMP"], f"pair-{label}")
+        # One dir per pair and per pass: the e2e suite runs once per XMPP server in one temp dir.
+        self.base = os.path.join(os.environ["JABCLND_TMP"],
+                                 f"pair-{os.environ.get('XMPP_SERVER', 'xmpp')}-{label}")
         os.makedirs(self.base)
         os.chmod(self.base, 0o755)
         self.xmpp_ca = os.environ["XMPP_CA"]

@@ -13,6 +13,7 @@ EXPECTED = {
     "jabclnd_wake_at_commit", "pg_finfo_jabclnd_wake_at_commit",
     "jabclnd_wake", "pg_finfo_jabclnd_wake",
     "jabclnd_worker_status", "pg_finfo_jabclnd_worker_status",
+    "jabclnd_worker_rooms", "pg_finfo_jabclnd_worker_rooms",
 }
 
 
