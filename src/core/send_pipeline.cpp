@@ -95,10 +95,11 @@ SendPipeline::claim_due() const
 }
 
 /*
- * Above every batch in flight, not only the newest: a batch that waits
- * for an echo may outlive newer ones. Above the unrecorded rows of
- * batches that left the flight. With nothing in flight, from the floor:
- * claim_due refuses while outcomes wait to be recorded.
+ * Above every batch in flight (the newest one claimed highest), and above
+ * the unrecorded rows of batches that left the flight: a batch that waits
+ * for an echo may outlive newer ones, and then it is the newest in flight.
+ * With nothing in flight, from the floor: claim_due refuses while
+ * outcomes wait to be recorded.
  */
 int64_t
 SendPipeline::claim_after() const
