@@ -14,6 +14,9 @@
  * Vocabulary: the bot is bot@example.org/jabclnd, so example.org is its
  * own server; its messages go to alice@other.org unless a test says
  * otherwise. Row n goes out as stanza "m<n>"; barrier ids are "b<n>".
+ * Group chat rows go to the room room@conference.other.org, where the bot's
+ * nick is "bot": its echoes come from room@conference.other.org/bot, with
+ * the stanza id "m<n>" and the origin-id "o<n>".
  */
 #include "core/send_pipeline.h"
 
@@ -23,6 +26,7 @@
 #include <string>
 #include <vector>
 
+using pipeline::ConfirmedBy;
 using pipeline::Failure;
 using pipeline::SendPipeline;
 using pipeline::Timestamp;
@@ -33,6 +37,14 @@ namespace
 const char *const OWN_JID = "bot@example.org/jabclnd";
 const char *const SERVER = "example.org";
 const char *const ALICE = "alice@other.org";
+const char *const ROOM = "room@conference.other.org";
+const char *const OCCUPANT = "room@conference.other.org/bot"; /* our nick in ROOM */
+const char *const MALLORY = "room@conference.other.org/mallory";
+
+const std::string NO_ECHO_REASON =
+    "not confirmed by the room after 3 attempts (jabclnd.max_attempts); the last time, "
+    "room@conference.other.org did not echo the message back within the deadline "
+    "(jabclnd.ping_interval), so it is not known to have been distributed";
 
 const std::string MAX_ATTEMPTS_PREFIX = "not confirmed by the server after 3 attempts "
                                         "(jabclnd.max_attempts); the connection was lost each "
@@ -45,6 +57,12 @@ std::string
 stanza_id(int64_t row)
 {
 	return "m" + std::to_string(row);
+}
+
+std::string
+origin_id(int64_t row)
+{
+	return "o" + std::to_string(row);
 }
 
 /*
@@ -61,6 +79,25 @@ send(SendPipeline &pipeline, const Rows &rows, int limit, const std::string &bar
 	for (int64_t row : rows)
 		pipeline.row_sent(row, stanza_id(row), recipient);
 	pipeline.end_batch(barrier_id, deadline);
+}
+
+/* The same, each row a groupchat message to `room`, confirmed by its echo. */
+void
+send_to_room(SendPipeline &pipeline, const Rows &rows, int limit, const std::string &barrier_id,
+             Timestamp deadline = 1000, const std::string &room = ROOM)
+{
+	pipeline.begin_batch(pipeline.claim_after(), static_cast<int>(rows.size()), limit,
+	                     rows.empty() ? 0 : rows.back());
+	for (int64_t row : rows)
+		pipeline.row_sent(row, stanza_id(row), room, ConfirmedBy::echo, origin_id(row));
+	pipeline.end_batch(barrier_id, deadline);
+}
+
+/* ROOM sends row's message back to us, as rooms do: from our nick, same id and origin-id. */
+bool
+echo(SendPipeline &pipeline, int64_t row)
+{
+	return pipeline.echo_received(OCCUPANT, stanza_id(row), origin_id(row), OCCUPANT);
 }
 
 /* The failures waiting to be recorded, as "row: reason" strings, in order. */
@@ -904,4 +941,724 @@ TEST(SameStep, EverythingConfirmedBeforeTheLossLeavesNoCarefulMode)
 	EXPECT_FALSE(pipeline.careful());
 	EXPECT_EQ(pipeline.claim_limit(100), 100);
 	EXPECT_EQ(pipeline.out_of_attempts(4, 3), MAX_ATTEMPTS_PREFIX + "no error recorded");
+}
+
+/* ------------------------------------------------------------ echoes */
+
+TEST(Echoes, AnEchoBeforeTheBarrierConfirmsTheRowTheBatchWaitsForItsBarrier)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1, 2}, 2, "b1");
+	EXPECT_FALSE(pipeline.batch_needs_barrier()) << "the batch has ended";
+	EXPECT_EQ(pipeline.echo_deadline(), 0) << "the barrier is not answered yet";
+
+	/* The room is a component: it may echo before the server answers the ping. */
+	EXPECT_TRUE(echo(pipeline, 1));
+	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u) << "its barrier is not answered yet";
+	EXPECT_EQ(pipeline.barrier_deadline(), 1000);
+	EXPECT_EQ(pipeline.claim_after(), 2);
+
+	/* A room that rewrites ids still keeps the origin-id: that is enough. */
+	EXPECT_TRUE(pipeline.echo_received(OCCUPANT, "room-id-42", origin_id(2), OCCUPANT));
+	EXPECT_EQ(pipeline.confirmed(), Rows({1, 2}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u);
+
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({1, 2})) << "nothing is confirmed twice";
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+	EXPECT_EQ(pipeline.barrier_deadline(), 0);
+	EXPECT_EQ(pipeline.echo_deadline(), 0);
+}
+
+TEST(Echoes, AfterTheBarrierTheBatchStaysInFlightUntilEveryEcho)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1, 2}, 2, "b1", 1000);
+
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows()) << "the server's answer does not confirm room rows";
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u);
+	EXPECT_EQ(pipeline.barrier_deadline(), 0) << "no barrier unanswered: the connection is fine";
+	EXPECT_EQ(pipeline.echo_deadline(), 1000);
+	EXPECT_EQ(pipeline.claim_after(), 2) << "rows 1 and 2 are in flight";
+	EXPECT_TRUE(pipeline.claim_due()) << "a full claim, and room for a second batch";
+
+	EXPECT_TRUE(echo(pipeline, 2));
+	EXPECT_EQ(pipeline.confirmed(), Rows({2}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u) << "row 1 is not echoed yet";
+	EXPECT_TRUE(echo(pipeline, 1));
+	EXPECT_EQ(pipeline.confirmed(), Rows({2, 1}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+	EXPECT_EQ(pipeline.echo_deadline(), 0);
+	EXPECT_FALSE(pipeline.expire_echoes(5000)) << "nothing left to expire";
+	EXPECT_EQ(pipeline.claim_after(), 0);
+	EXPECT_FALSE(pipeline.claim_due()) << "outcomes wait to be recorded";
+	pipeline.outcomes_recorded();
+	EXPECT_TRUE(pipeline.claim_due());
+}
+
+TEST(Echoes, TheNextBarrierIsTheOldestUnansweredOneWhileAnOlderBatchWaitsForEchoes)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1}, 1, "b1", 100);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	send(pipeline, {2}, 1, "b2", 200);
+	EXPECT_EQ(pipeline.batches_in_flight(), 2u);
+	EXPECT_FALSE(pipeline.claim_due()) << "the batch that waits for its echo takes room";
+	EXPECT_EQ(pipeline.barrier_deadline(), 200);
+	EXPECT_EQ(pipeline.echo_deadline(), 100);
+	EXPECT_FALSE(pipeline.barrier_answered("b1", SERVER)) << "answered once";
+	EXPECT_TRUE(pipeline.barrier_answered("b2", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({2}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u);
+}
+
+TEST(Echoes, ABarrierAnsweredAndAnEchoMissingExpiresAtTheDeadlineIntoCarefulMode)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1, 2, 3}, 3, "b1", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(echo(pipeline, 1));
+
+	EXPECT_FALSE(pipeline.expire_echoes(999)) << "not yet";
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u);
+	EXPECT_FALSE(pipeline.careful());
+
+	EXPECT_TRUE(pipeline.expire_echoes(1000));
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+	EXPECT_EQ(pipeline.echo_deadline(), 0);
+	EXPECT_EQ(pipeline.confirmed(), Rows({1})) << "row 1 was echoed: it stays confirmed";
+	EXPECT_EQ(failures(pipeline), Strings()) << "rows 2 and 3 stay pending";
+	EXPECT_TRUE(pipeline.careful());
+	EXPECT_EQ(pipeline.claim_limit(100), 1);
+	EXPECT_FALSE(pipeline.expire_echoes(5000)) << "expired once";
+
+	/* A late echo is not taken: the rows are no longer in flight, they will be sent again. */
+	EXPECT_FALSE(echo(pipeline, 2));
+	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
+
+	EXPECT_FALSE(pipeline.claim_due()) << "row 1 is recorded first";
+	pipeline.outcomes_recorded();
+	ASSERT_TRUE(pipeline.claim_due()) << "rows 2 and 3 are pending again: no safety poll";
+	EXPECT_EQ(pipeline.claim_after(), 0);
+
+	/* Careful mode: one row per batch, one batch in flight, until row 3. */
+	send_to_room(pipeline, {2}, 1, "c2", 3000);
+	EXPECT_FALSE(pipeline.claim_due());
+	EXPECT_TRUE(pipeline.barrier_answered("c2", SERVER));
+	EXPECT_TRUE(echo(pipeline, 2)) << "the same ids, in flight again";
+	EXPECT_TRUE(pipeline.careful());
+	pipeline.outcomes_recorded();
+	EXPECT_EQ(pipeline.claim_after(), 0);
+	send_to_room(pipeline, {3}, 1, "c3", 4000);
+	EXPECT_TRUE(echo(pipeline, 3));
+	EXPECT_TRUE(pipeline.careful()) << "echoed, but the batch waits for its barrier";
+	EXPECT_TRUE(pipeline.barrier_answered("c3", SERVER));
+	EXPECT_FALSE(pipeline.careful());
+	EXPECT_EQ(pipeline.confirmed(), Rows({3}));
+}
+
+TEST(Echoes, AnExpiredBatchBehindANewerOneIsClaimedAgainOnlyOnceTheNewerOneIsDone)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1, 2}, 2, "b1", 100);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	send(pipeline, {3, 4}, 2, "b2", 200);
+
+	EXPECT_TRUE(pipeline.expire_echoes(150));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u);
+	EXPECT_TRUE(pipeline.careful());
+	EXPECT_EQ(pipeline.barrier_deadline(), 200);
+	EXPECT_EQ(pipeline.claim_after(), 4) << "never below a row in flight";
+	EXPECT_FALSE(pipeline.claim_due()) << "careful mode: one batch in flight";
+
+	/* Batch 2 was claimed above rows 1 and 2: its answer does not end careful mode. */
+	EXPECT_TRUE(pipeline.barrier_answered("b2", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({3, 4}));
+	EXPECT_TRUE(pipeline.careful());
+	EXPECT_FALSE(pipeline.claim_due());
+	pipeline.outcomes_recorded();
+	ASSERT_TRUE(pipeline.claim_due()) << "rows 1 and 2 are below: look there";
+	EXPECT_EQ(pipeline.claim_after(), 0);
+	EXPECT_EQ(pipeline.claim_limit(100), 1);
+
+	send_to_room(pipeline, {1}, 1, "c1", 300);
+	EXPECT_TRUE(pipeline.barrier_answered("c1", SERVER));
+	EXPECT_TRUE(echo(pipeline, 1));
+	EXPECT_TRUE(pipeline.careful()) << "row 2 is the end";
+	pipeline.outcomes_recorded();
+	send_to_room(pipeline, {2}, 1, "c2", 400);
+	EXPECT_TRUE(pipeline.barrier_answered("c2", SERVER));
+	EXPECT_TRUE(echo(pipeline, 2));
+	EXPECT_FALSE(pipeline.careful());
+}
+
+TEST(Echoes, ABatchDoneBeforeAnOlderOneIsNotClaimedAgainBeforeItIsRecorded)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1, 2}, 2, "b1", 100);
+	send(pipeline, {3, 4}, 2, "b2", 200);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(pipeline.barrier_answered("b2", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({3, 4}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u) << "batch 1 waits for its echoes";
+
+	/* Rows 3 and 4 are pending in the table until recorded: the claim stays above them. */
+	EXPECT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 4);
+	pipeline.outcomes_recorded();
+	EXPECT_GE(pipeline.claim_after(), 2) << "never below batch 1's rows";
+}
+
+TEST(Echoes, OnlyFromOurOwnNickInTheRowsRoom)
+{
+	struct Case
+	{
+		const char *from;
+		const char *own_occupant_jid;
+		const char *why;
+	};
+	for (const Case &c : {
+	         Case{MALLORY, OCCUPANT, "another occupant repeats our id"},
+	         Case{"room@conference.other.org/Bot", OCCUPANT, "nicks are compared exactly"},
+	         Case{"room@conference.other.org/bot2", OCCUPANT, "a nick that starts like ours"},
+	         Case{ROOM, OCCUPANT, "the room itself is not our nick"},
+	         Case{"room@conference.other.org/", OCCUPANT, "an empty nick"},
+	         Case{OCCUPANT, "", "not joined: no occupant JID of ours"},
+	         Case{OCCUPANT, ROOM, "an occupant JID without a nick"},
+	         Case{"other@conference.other.org/bot", "other@conference.other.org/bot",
+	              "our nick in another room"},
+	         Case{"room@conference.evil.org/bot", "room@conference.evil.org/bot",
+	              "the room's name on another service"},
+	         Case{"alice@other.org/bot", "alice@other.org/bot", "a user's resource"},
+	         Case{OCCUPANT, "other@conference.other.org/bot", "occupant JID of another room"},
+	     })
+	{
+		SendPipeline pipeline;
+		pipeline.connected(OWN_JID);
+		send_to_room(pipeline, {1}, 1, "b1");
+		EXPECT_FALSE(pipeline.echo_received(c.from, stanza_id(1), origin_id(1), c.own_occupant_jid))
+		    << c.why;
+		EXPECT_FALSE(pipeline.echo_received(c.from, "", origin_id(1), c.own_occupant_jid)) << c.why;
+		EXPECT_EQ(pipeline.confirmed(), Rows()) << c.why;
+		EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER)) << c.why;
+		EXPECT_EQ(pipeline.confirmed(), Rows()) << c.why;
+		/* The real echo still counts after a forgery. */
+		EXPECT_TRUE(echo(pipeline, 1)) << c.why;
+		EXPECT_EQ(pipeline.confirmed(), Rows({1})) << c.why;
+	}
+}
+
+TEST(Echoes, TheRoomsBareJidIsComparedInAsciiCase)
+{
+	for (const char *from : {"Room@Conference.Other.ORG/bot", "ROOM@conference.other.org/bot"})
+	{
+		SendPipeline pipeline;
+		pipeline.connected(OWN_JID);
+		send_to_room(pipeline, {1}, 1, "b1");
+		EXPECT_TRUE(pipeline.echo_received(from, stanza_id(1), origin_id(1), OCCUPANT))
+		    << "from " << from;
+		EXPECT_EQ(pipeline.confirmed(), Rows({1})) << "from " << from;
+	}
+}
+
+TEST(Echoes, OnlyForAnIdOrOriginIdInFlightOnlyOnce)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1, 2}, 2, "b1");
+
+	EXPECT_FALSE(pipeline.echo_received(OCCUPANT, "m9", "o9", OCCUPANT)) << "no such stanza";
+	EXPECT_FALSE(pipeline.echo_received(OCCUPANT, "", "", OCCUPANT)) << "no id at all";
+	EXPECT_FALSE(pipeline.echo_received(OCCUPANT, "b1", "", OCCUPANT)) << "a barrier's id";
+	EXPECT_FALSE(pipeline.echo_received(OCCUPANT, origin_id(1), stanza_id(1), OCCUPANT))
+	    << "an origin-id is no stanza id, nor the other way round";
+	EXPECT_EQ(pipeline.confirmed(), Rows());
+
+	EXPECT_TRUE(echo(pipeline, 1));
+	EXPECT_FALSE(echo(pipeline, 1)) << "a second echo (the room's history at a rejoin)";
+	EXPECT_FALSE(pipeline.echo_received(OCCUPANT, "", origin_id(1), OCCUPANT));
+	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ROOM, "forbidden")) << "confirmed is final";
+	EXPECT_EQ(failures(pipeline), Strings());
+}
+
+TEST(Echoes, RowsConfirmedByTheBarrierAreNotEchoRows)
+{
+	/* A chat row sent to an address that happens to be a room: the barrier confirms it. */
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send(pipeline, {1}, 1, "b1", 1000, ROOM);
+	EXPECT_FALSE(echo(pipeline, 1));
+	EXPECT_EQ(pipeline.confirmed(), Rows());
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+}
+
+TEST(Echoes, ThoseOfAnEarlierConnectionAreNotTaken)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1}, 1, "b1");
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	pipeline.connection_lost("connection reset by peer");
+	EXPECT_FALSE(echo(pipeline, 1));
+	EXPECT_EQ(pipeline.confirmed(), Rows());
+}
+
+TEST(Echoes, RawStanzasWithTheSameIdToTwoRoomsAreToldApartByRoom)
+{
+	const std::string other_room = "other@conference.other.org";
+	const std::string other_occupant = other_room + "/bot";
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 2, 10, 2);
+	pipeline.row_sent(1, "same", ROOM, ConfirmedBy::echo);
+	pipeline.row_sent(2, "same", other_room, ConfirmedBy::echo);
+	pipeline.end_batch("b1", 1000);
+
+	EXPECT_TRUE(pipeline.echo_received(other_occupant, "same", "", other_occupant));
+	EXPECT_EQ(pipeline.confirmed(), Rows({2})) << "the other room's row";
+	EXPECT_FALSE(pipeline.echo_received(other_occupant, "same", "", other_occupant));
+	EXPECT_TRUE(pipeline.echo_received(OCCUPANT, "same", "", OCCUPANT));
+	EXPECT_EQ(pipeline.confirmed(), Rows({2, 1}));
+}
+
+TEST(Echoes, AnEchoWhileItsBatchIsBeingBuiltTakesTheRowOutOfTheBatch)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 2, 2, 2);
+	pipeline.row_sent(1, stanza_id(1), ROOM, ConfirmedBy::echo, origin_id(1));
+	EXPECT_TRUE(echo(pipeline, 1));
+	pipeline.row_sent(2, stanza_id(2), ROOM, ConfirmedBy::echo, origin_id(2));
+	pipeline.end_batch("b1", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u) << "row 2 waits for its echo, row 1 does not";
+	EXPECT_TRUE(echo(pipeline, 2));
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+	EXPECT_EQ(pipeline.confirmed(), Rows({1, 2}));
+}
+
+/* ------------------------------------------------------------ errors from rooms */
+
+TEST(RoomErrors, FromTheRoomOrItsServiceFailTheRowWithTheRoomsCondition)
+{
+	for (const char *from : {ROOM, "Room@Conference.other.org", "conference.other.org"})
+	{
+		for (bool barrier_first : {false, true})
+		{
+			SendPipeline pipeline;
+			pipeline.connected(OWN_JID);
+			send_to_room(pipeline, {1, 2}, 2, "b1");
+			if (barrier_first)
+			{
+				EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+			}
+			EXPECT_TRUE(pipeline.error_replied(stanza_id(1), from,
+			                                   "forbidden: you are not allowed to speak"))
+			    << "from " << from;
+			EXPECT_EQ(failures(pipeline), Strings({"1: forbidden: you are not allowed to speak"}))
+			    << "from " << from;
+			EXPECT_FALSE(echo(pipeline, 1)) << "failed is final";
+			EXPECT_TRUE(echo(pipeline, 2));
+			if (!barrier_first)
+			{
+				EXPECT_EQ(pipeline.batches_in_flight(), 1u);
+				EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+			}
+			EXPECT_EQ(pipeline.batches_in_flight(), 0u) << "from " << from;
+			EXPECT_EQ(pipeline.confirmed(), Rows({2})) << "from " << from;
+		}
+	}
+}
+
+TEST(RoomErrors, TheLastRowFailingSettlesTheBatch)
+{
+	for (const char *condition : {"not-acceptable", "resource-constraint"})
+	{
+		SendPipeline pipeline;
+		pipeline.connected(OWN_JID);
+		send_to_room(pipeline, {1}, 1, "b1");
+		EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+		EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ROOM, condition));
+		EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+		EXPECT_FALSE(pipeline.expire_echoes(5000));
+		EXPECT_FALSE(pipeline.careful());
+		EXPECT_EQ(failures(pipeline), Strings({std::string("1: ") + condition}));
+	}
+}
+
+TEST(RoomErrors, FromAnOccupantOrAnyoneElseChangeNothing)
+{
+	for (const char *from : {
+	         MALLORY,                    /* every occupant saw our stanza's id */
+	         OCCUPANT,                   /* not what a room sends errors from */
+	         "room@conference.evil.org", /* the room's name elsewhere */
+	         "other.org",                /* the service's parent domain */
+	         "example.org",              /* the bot's own server */
+	         "",                         /* no from */
+	     })
+	{
+		SendPipeline pipeline;
+		pipeline.connected(OWN_JID);
+		send_to_room(pipeline, {1}, 1, "b1");
+		EXPECT_FALSE(pipeline.error_replied(stanza_id(1), from, "forged")) << "from " << from;
+		EXPECT_EQ(failures(pipeline), Strings()) << "from " << from;
+		EXPECT_TRUE(echo(pipeline, 1)) << "from " << from;
+		EXPECT_EQ(pipeline.confirmed(), Rows({1})) << "from " << from;
+	}
+}
+
+/* ------------------------------------------------------------ mixed batches */
+
+TEST(MixedBatches, PlainRowsAtTheBarrierRoomRowsAtTheirEchoes)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 5, 5, 5);
+	pipeline.row_sent(1, stanza_id(1), ALICE);
+	pipeline.row_sent(2, stanza_id(2), ROOM, ConfirmedBy::echo, origin_id(2));
+	pipeline.row_sent(3, stanza_id(3), ALICE);
+	pipeline.row_sent(4, stanza_id(4), ROOM, ConfirmedBy::echo, origin_id(4));
+	pipeline.row_failed(5, "message_to is empty");
+	EXPECT_TRUE(pipeline.batch_needs_barrier());
+	pipeline.end_batch("b1", 1000);
+
+	EXPECT_TRUE(echo(pipeline, 4));
+	EXPECT_EQ(pipeline.confirmed(), Rows({4}));
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({4, 1, 3}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u) << "row 2 waits for its echo";
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, "late")) << "row 1 is confirmed";
+	EXPECT_TRUE(echo(pipeline, 2));
+	EXPECT_EQ(pipeline.confirmed(), Rows({4, 1, 3, 2}));
+	EXPECT_EQ(failures(pipeline), Strings({"5: message_to is empty"}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+}
+
+TEST(MixedBatches, AnEchoMissingLosesOnlyTheRoomRow)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 3, 3, 3);
+	pipeline.row_sent(1, stanza_id(1), ALICE);
+	pipeline.row_sent(2, stanza_id(2), ROOM, ConfirmedBy::echo, origin_id(2));
+	pipeline.row_sent(3, stanza_id(3), ALICE);
+	pipeline.end_batch("b1", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(pipeline.expire_echoes(1000));
+
+	EXPECT_EQ(pipeline.confirmed(), Rows({1, 3}));
+	EXPECT_TRUE(pipeline.careful());
+	pipeline.outcomes_recorded();
+	/* Careful mode covers row 2 only: rows 1 and 3 are recorded, not claimed again. */
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 0);
+	EXPECT_EQ(pipeline.claim_limit(100), 1);
+	send_to_room(pipeline, {2}, 1, "c2");
+	EXPECT_TRUE(pipeline.barrier_answered("c2", SERVER));
+	EXPECT_TRUE(echo(pipeline, 2));
+	EXPECT_FALSE(pipeline.careful());
+}
+
+/* ------------------------------------------------------------ lost with echoes awaited */
+
+TEST(EchoesLost, AConnectionLostBeforeTheEchoLeavesTheRowPending)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 3, 3, 3);
+	pipeline.row_sent(1, stanza_id(1), ROOM, ConfirmedBy::echo, origin_id(1));
+	pipeline.row_sent(2, stanza_id(2), ROOM, ConfirmedBy::echo, origin_id(2));
+	pipeline.row_sent(3, stanza_id(3), ALICE);
+	pipeline.end_batch("b1", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(echo(pipeline, 1));
+	pipeline.connection_lost("connection reset by peer");
+
+	EXPECT_EQ(pipeline.confirmed(), Rows({3, 1})) << "what was confirmed stays confirmed";
+	EXPECT_EQ(failures(pipeline), Strings());
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+	EXPECT_EQ(pipeline.echo_deadline(), 0);
+	EXPECT_FALSE(pipeline.expire_echoes(5000));
+	EXPECT_TRUE(pipeline.careful());
+	EXPECT_FALSE(echo(pipeline, 2)) << "from the lost connection";
+	EXPECT_EQ(pipeline.out_of_attempts(4, 3, 2), MAX_ATTEMPTS_PREFIX + "connection reset by peer");
+	pipeline.outcomes_recorded();
+	/* Careful mode covers row 2, the only one at risk: row 3 was confirmed. */
+	expect_careful_until(pipeline, 2, 2);
+}
+
+TEST(EchoesLost, WhileTheBarrierIsUnansweredCarefulModeCoversTheWholeBatch)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send_to_room(pipeline, {1, 2}, 2, "b1");
+	EXPECT_TRUE(echo(pipeline, 2));
+	pipeline.connection_lost("ping timeout");
+	EXPECT_EQ(pipeline.confirmed(), Rows({2}));
+	pipeline.outcomes_recorded();
+	/* As today: the highest row sent with the lost batch, echoed or not. */
+	expect_careful_until(pipeline, 1, 2);
+}
+
+/* ------------------------------------------------------------ attempts and missing echoes */
+
+TEST(EchoAttempts, ARowLastLostToAMissingEchoNamesItWhenItRunsOut)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send(pipeline, {1}, 1, "b0");
+	pipeline.connection_lost("ping timeout");
+	pipeline.connected(OWN_JID);
+
+	send_to_room(pipeline, {2}, 1, "b1", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(pipeline.expire_echoes(1000));
+
+	EXPECT_EQ(pipeline.out_of_attempts(3, 3, 2), "") << "attempts left";
+	EXPECT_EQ(pipeline.out_of_attempts(4, 3, 2), NO_ECHO_REASON);
+	EXPECT_EQ(pipeline.out_of_attempts(4, 3, 1), MAX_ATTEMPTS_PREFIX + "ping timeout")
+	    << "another row: the connection's error";
+	EXPECT_EQ(pipeline.out_of_attempts(4, 3), MAX_ATTEMPTS_PREFIX + "ping timeout");
+
+	/* The worker fails it: then it is forgotten. */
+	pipeline.begin_batch(0, 1, 1, 2);
+	pipeline.row_failed(2, pipeline.out_of_attempts(4, 3, 2));
+	pipeline.end_batch("", 0);
+	EXPECT_EQ(failures(pipeline), Strings({"2: " + NO_ECHO_REASON}));
+	EXPECT_EQ(pipeline.out_of_attempts(4, 3, 2), MAX_ATTEMPTS_PREFIX + "ping timeout");
+}
+
+TEST(EchoAttempts, TheLastAttemptsFateCounts)
+{
+	/* Lost to a missing echo, then to a lost connection: the connection's error. */
+	SendPipeline lost;
+	lost.connected(OWN_JID);
+	send_to_room(lost, {1}, 1, "b1", 1000);
+	EXPECT_TRUE(lost.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(lost.expire_echoes(1000));
+	send_to_room(lost, {1}, 1, "c1", 2000);
+	lost.connection_lost("stream error: conflict");
+	EXPECT_EQ(lost.out_of_attempts(4, 3, 1), MAX_ATTEMPTS_PREFIX + "stream error: conflict");
+
+	/* Lost to a missing echo, then sent again and still in flight: the echo. */
+	SendPipeline again;
+	again.connected(OWN_JID);
+	send_to_room(again, {1}, 1, "b1", 1000);
+	EXPECT_TRUE(again.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(again.expire_echoes(1000));
+	send_to_room(again, {1}, 1, "c1", 2000);
+	EXPECT_EQ(again.out_of_attempts(4, 3, 1), NO_ECHO_REASON);
+	/* Echoed at last: confirmed, nothing to name. */
+	EXPECT_TRUE(echo(again, 1));
+	EXPECT_EQ(again.out_of_attempts(4, 3, 1), MAX_ATTEMPTS_PREFIX + "no error recorded");
+
+	/* Another account's rooms are not this one's. */
+	SendPipeline account;
+	account.connected(OWN_JID);
+	send_to_room(account, {1}, 1, "b1", 1000);
+	EXPECT_TRUE(account.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(account.expire_echoes(1000));
+	account.new_account();
+	EXPECT_EQ(account.out_of_attempts(4, 3, 1), MAX_ATTEMPTS_PREFIX + "no error recorded");
+}
+
+TEST(EchoAttempts, ARoomThatSwallowsEveryMessageFailsTheRowAfterMaxAttempts)
+{
+	/* As the worker runs it: claim, send, barrier, no echo, deadline; max_attempts 3. */
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	Timestamp now = 0;
+	for (int attempt = 1; attempt <= 4; attempt++)
+	{
+		SCOPED_TRACE("attempt " + std::to_string(attempt));
+		ASSERT_TRUE(pipeline.claim_due());
+		ASSERT_EQ(pipeline.claim_after(), 0);
+		pipeline.begin_batch(0, 1, pipeline.claim_limit(100), 7);
+		const std::string problem = pipeline.out_of_attempts(attempt, 3, 7);
+		if (attempt <= 3)
+		{
+			ASSERT_EQ(problem, "");
+			pipeline.row_sent(7, stanza_id(7), ROOM, ConfirmedBy::echo, origin_id(7));
+			now += 1000;
+			pipeline.end_batch("b" + std::to_string(attempt), now);
+			EXPECT_TRUE(pipeline.barrier_answered("b" + std::to_string(attempt), SERVER));
+			EXPECT_FALSE(pipeline.expire_echoes(now - 1));
+			EXPECT_TRUE(pipeline.expire_echoes(now));
+			EXPECT_TRUE(pipeline.careful());
+			continue;
+		}
+		ASSERT_EQ(problem, NO_ECHO_REASON);
+		pipeline.row_failed(7, problem);
+		pipeline.end_batch("", 0);
+	}
+	EXPECT_EQ(failures(pipeline), Strings({"7: " + NO_ECHO_REASON}));
+	EXPECT_FALSE(pipeline.careful()) << "the row at careful mode's end failed";
+}
+
+/* ------------------------------------------------------------ waiting rows */
+
+TEST(WaitingRows, AreNotClaimedAgainUntilARoomIsJoined)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	/* Row 2's room is not joined yet: it waits. */
+	pipeline.begin_batch(0, 3, 10, 3);
+	pipeline.row_sent(1, stanza_id(1), ALICE);
+	pipeline.row_waits(2);
+	pipeline.row_sent(3, stanza_id(3), ALICE);
+	pipeline.end_batch("b1", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	pipeline.outcomes_recorded();
+
+	EXPECT_FALSE(pipeline.claim_due()) << "a short claim from 0";
+	pipeline.rows_may_be_pending(); /* a commit, the safety poll */
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 2) << "above the row that waits";
+	send(pipeline, {4}, 10, "b2");
+	EXPECT_TRUE(pipeline.barrier_answered("b2", SERVER));
+	pipeline.outcomes_recorded();
+	EXPECT_FALSE(pipeline.claim_due()) << "a claim from the floor saw every row above it";
+
+	pipeline.rows_below_may_be_due();
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 0);
+	pipeline.begin_batch(0, 1, 10, 2);
+	pipeline.row_sent(2, stanza_id(2), ROOM, ConfirmedBy::echo, origin_id(2));
+	pipeline.end_batch("b3", 2000);
+	EXPECT_TRUE(pipeline.barrier_answered("b3", SERVER));
+	EXPECT_TRUE(echo(pipeline, 2));
+	EXPECT_EQ(pipeline.confirmed(), Rows({2}));
+	pipeline.outcomes_recorded();
+	EXPECT_FALSE(pipeline.claim_due());
+}
+
+TEST(WaitingRows, AFullClaimOfWaitingRowsDoesNotClaimThemOverAndOver)
+{
+	/* Careful mode claims one row at a time: every claim is full. */
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send(pipeline, {1, 2}, 2, "b1");
+	pipeline.connection_lost("connection reset by peer");
+	pipeline.connected(OWN_JID);
+
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 0);
+	pipeline.begin_batch(0, 1, 1, 1);
+	pipeline.row_waits(1); /* its room is not joined again yet */
+	EXPECT_FALSE(pipeline.batch_needs_barrier());
+	pipeline.end_batch("", 0);
+	ASSERT_TRUE(pipeline.claim_due()) << "a full claim: more rows may follow";
+	EXPECT_EQ(pipeline.claim_after(), 1) << "not row 1 again";
+	send(pipeline, {2}, 1, "c2");
+	EXPECT_TRUE(pipeline.barrier_answered("c2", SERVER));
+	EXPECT_FALSE(pipeline.careful()) << "row 2 was careful mode's end";
+	pipeline.outcomes_recorded();
+	ASSERT_TRUE(pipeline.claim_due()) << "the claim of row 2 was full";
+	EXPECT_EQ(pipeline.claim_after(), 1) << "from the floor: row 2 is recorded";
+	pipeline.begin_batch(1, 0, 100, 0);
+	pipeline.end_batch("", 0);
+	EXPECT_FALSE(pipeline.claim_due()) << "nothing above: done until something changes";
+}
+
+TEST(WaitingRows, RowsBelowMayBeDueNeverClaimsARowInFlight)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 3, 3, 3);
+	pipeline.row_sent(1, stanza_id(1), ROOM, ConfirmedBy::echo, origin_id(1));
+	pipeline.row_waits(2);
+	pipeline.row_sent(3, stanza_id(3), ALICE);
+	pipeline.end_batch("b1", 1000);
+
+	pipeline.rows_below_may_be_due();
+	EXPECT_EQ(pipeline.claim_after(), 3) << "rows 1 and 3 are in flight";
+	ASSERT_TRUE(pipeline.claim_due()) << "the claim was full";
+	send(pipeline, {4}, 3, "b2", 2000);
+	EXPECT_FALSE(pipeline.claim_due()) << "two batches in flight";
+
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(pipeline.barrier_answered("b2", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({3, 4}));
+	EXPECT_EQ(pipeline.batches_in_flight(), 1u) << "row 1 waits for its echo";
+	EXPECT_GE(pipeline.claim_after(), 4) << "rows 3 and 4 are not recorded yet";
+	EXPECT_FALSE(pipeline.claim_due()) << "a short claim; the look below waits for the flight";
+	pipeline.outcomes_recorded();
+	EXPECT_GE(pipeline.claim_after(), 1) << "row 1 is in flight";
+	EXPECT_FALSE(pipeline.claim_due()) << "not from below while row 1 is in flight";
+	pipeline.rows_may_be_pending();
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_GE(pipeline.claim_after(), 1) << "a commit claims from above row 1, not below";
+
+	EXPECT_TRUE(echo(pipeline, 1));
+	EXPECT_EQ(pipeline.batches_in_flight(), 0u);
+	EXPECT_FALSE(pipeline.claim_due()) << "row 1 is recorded first";
+	pipeline.outcomes_recorded();
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 0) << "now row 2 is claimed again";
+}
+
+TEST(WaitingRows, ALostConnectionLowersTheFloorBelowTheRowsInFlight)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 3, 10, 3);
+	pipeline.row_sent(1, stanza_id(1), ALICE);
+	pipeline.row_sent(2, stanza_id(2), ALICE);
+	pipeline.row_waits(3);
+	pipeline.end_batch("b1", 1000);
+	EXPECT_EQ(pipeline.claim_after(), 3);
+	pipeline.connection_lost("ping timeout");
+	pipeline.connected(OWN_JID);
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 0) << "rows 1 and 2 are pending again";
+}
+
+TEST(WaitingRows, AnExpiredEchoLowersTheFloorBelowItsRows)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	send(pipeline, {1}, 10, "b0");
+	EXPECT_TRUE(pipeline.barrier_answered("b0", SERVER));
+	pipeline.outcomes_recorded();
+	/* Row 2 waits (the floor rises to it), row 3 goes to a joined room. */
+	pipeline.rows_may_be_pending();
+	pipeline.begin_batch(pipeline.claim_after(), 2, 10, 3);
+	pipeline.row_waits(2);
+	pipeline.row_sent(3, stanza_id(3), ROOM, ConfirmedBy::echo, origin_id(3));
+	pipeline.end_batch("b1", 1000);
+	send_to_room(pipeline, {5}, 10, "b2", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_TRUE(pipeline.barrier_answered("b2", SERVER));
+	EXPECT_TRUE(echo(pipeline, 5));
+	EXPECT_TRUE(pipeline.expire_echoes(1000));
+	pipeline.outcomes_recorded();
+	ASSERT_TRUE(pipeline.claim_due());
+	EXPECT_EQ(pipeline.claim_after(), 2) << "above row 2, which waits, below row 3";
+}
+
+TEST(WaitingRows, ARoomJoinedWhileABatchIsBuiltRaisesNoFloorFromIt)
+{
+	SendPipeline pipeline;
+	pipeline.connected(OWN_JID);
+	pipeline.begin_batch(0, 3, 10, 3);
+	pipeline.row_waits(1);
+	pipeline.rows_below_may_be_due(); /* row 1's room may be the one joined */
+	pipeline.row_waits(2);
+	pipeline.row_sent(3, stanza_id(3), ALICE);
+	pipeline.end_batch("b1", 1000);
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	pipeline.outcomes_recorded();
+	ASSERT_TRUE(pipeline.claim_due()) << "rows 1 and 2 are looked at again";
+	EXPECT_EQ(pipeline.claim_after(), 0);
 }
