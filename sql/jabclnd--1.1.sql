@@ -454,7 +454,8 @@ CREATE TRIGGER xmpp_rooms_wake
  * state is one of: online, connecting, offline, auth_failed, no_account,
  * no_extension, schema_mismatch (the extension is at a version the library
  * does not serve: last_error says what to do), disabled, database_error,
- * stopped. README.md, "Seeing what it does", says what each means.
+ * stopped, standby (a server in recovery). README.md, "Seeing what it
+ * does", says what each means.
  */
 CREATE FUNCTION @extschema@.jabclnd_worker_status(
 	OUT state text,

@@ -7,7 +7,8 @@
  *
  * state is worker_state_name() of shared_state.h's WorkerState: stopped,
  * disabled, no_extension, schema_mismatch, no_account, connecting, online,
- * offline, auth_failed, database_error (README.md, "Seeing what it does").
+ * offline, auth_failed, database_error; or standby, said here (README.md,
+ * "Seeing what it does").
  */
 #include "pg/pg.h"
 #include "pg/shared_state.h"
