@@ -24,7 +24,8 @@
 
 /*
  * Group chats (XEP-0045) the account takes part in: one row per room. The
- * rows are the application's; the worker reads them.
+ * rows are the application's; the worker reads them, and adds the rooms
+ * of invitations it accepts.
  *
  * room_jid is a bare JID (no resource: the nick is the resource of the
  * occupant), checked as acc_jid is, and stored as written. XMPP compares

@@ -86,7 +86,7 @@ SNAPSHOT_QUERIES = {
     "sequences": f"""
         SELECT s.seqrelid::regclass::text, format_type(s.seqtypid, NULL), s.seqstart,
                s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle,
-               (SELECT d.refobjid::regclass::text || '.' || a.attname || ' ' || d.deptype
+               (SELECT d.refobjid::regclass::text || '.' || a.attname || ' ' || d.deptype::text
                   FROM pg_depend d
                   JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
                  WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid
@@ -221,7 +221,7 @@ def restore():
 def test_update_from_1_0_keeps_every_row_and_equals_a_fresh_install(restore, peer_factory):
     conn = connect()
     query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
-    pid = status(conn)["worker_pid"]
+    pid = wait_for("the worker to run", lambda: status(conn)["worker_pid"])
     log_offset = os.path.getsize(os.environ["PG_LOG"])
 
     # 1.0 exactly as it was shipped, with rows in every table.
@@ -244,11 +244,12 @@ def test_update_from_1_0_keeps_every_row_and_equals_a_fresh_install(restore, pee
     assert scalar(conn, """SELECT sum(submission_attempts) FROM xmpp_tx_queue
                             WHERE id = ANY(%s)""", (pending,)) == 0, \
         "the worker claimed rows of a schema it does not serve"
-    log = log_since(log_offset)
-    lines = [line for line in log.splitlines() if "is at version 1.0" in line]
-    assert len(lines) == 1, lines
-    assert "ALTER EXTENSION jabclnd UPDATE" in lines[0], lines
-    failures = [line for line in log.splitlines() if "jabclnd:" in line and "failed" in line]
+    log = log_since(log_offset).splitlines()
+    lines = [n for n, line in enumerate(log) if "is at version 1.0" in line]
+    assert len(lines) == 1, [log[n] for n in lines]
+    assert "ALTER EXTENSION jabclnd UPDATE" in log[lines[0]], log[lines[0]]
+    # (A unit running while DROP EXTENSION commits may fail once before: not this test's.)
+    failures = [line for line in log[lines[0]:] if "jabclnd:" in line and "failed" in line]
     assert not failures, failures
 
     # The update, checked before it commits: nothing the worker does can interfere.
