@@ -50,11 +50,11 @@ CREATE TABLE @extschema@.xmpp_rooms (
 			'@[^"&''/:<>@[\] \u0001-\u001f\u007f-\u009f\ufffe\uffff.]+'
 			'(\.[^"&''/:<>@[\] \u0001-\u001f\u007f-\u009f\ufffe\uffff.]+)*$')),
 	CONSTRAINT "nick must be 1 to 1023 bytes, without control characters"
-		CHECK (nick IS NULL OR (nick <> ''
-			AND pg_catalog.octet_length(nick) <= 1023
+		CHECK (nick IS NULL OR (nick OPERATOR(pg_catalog.<>) ''
+			AND pg_catalog.octet_length(nick) OPERATOR(pg_catalog.<=) 1023
 			AND nick OPERATOR(pg_catalog.!~) '[\u0001-\u001f\u007f-\u009f\ufffe\uffff]')),
 	CONSTRAINT "history_max_stanzas must be 0 or more"
-		CHECK (history_max_stanzas >= 0)
+		CHECK (history_max_stanzas OPERATOR(pg_catalog.>=) 0)
 );
 
 COMMENT ON TABLE @extschema@.xmpp_rooms IS

@@ -1,6 +1,7 @@
 /*
- * stop_request.cpp: a SIGTERM outside SQL asks the worker to stop after its
- * batches in flight are answered; inside SQL it is die() (see the header).
+ * stop_request.cpp: a SIGTERM asks the worker to stop after its batches in
+ * flight are answered, cancelling the unit of SQL it runs, if any; before
+ * the loop, or a second time, it is die() (see the header).
  */
 #include "pg/pg.h"
 #include "pg/stop_request.h"
@@ -12,15 +13,18 @@ volatile sig_atomic_t stop_can_wait = false;
 void
 stop_request_on_sigterm(int postgres_signal_arg)
 {
+	const int save_errno = errno;
+
 	if (!stop_can_wait || stop_requested)
-	{
 		die(postgres_signal_arg);
-		return;
+	else
+	{
+		stop_requested = true;
+		if (sql_running)
+			StatementCancelHandler(postgres_signal_arg);
+		SetLatch(MyLatch);
 	}
-	stop_requested = true;
-	if (sql_running)
-		StatementCancelHandler(postgres_signal_arg);
-	SetLatch(MyLatch);
+	errno = save_errno;
 }
 
 void

@@ -88,10 +88,10 @@ store_schema_version(void)
 static SPIPlanPtr
 prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 {
-	char sql[1024];
+	/* psprintf: a long schema name must not cut the statement short. */
+	const char *sql = psprintf(format, schema, schema);
 	SPIPlanPtr plan;
 
-	snprintf(sql, sizeof sql, format, schema, schema);
 	plan = SPI_prepare(sql, nargs, argtypes);
 	if (plan == nullptr)
 		elog(ERROR, "jabclnd: SPI_prepare failed for \"%s\": %s", sql,
@@ -298,7 +298,13 @@ run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 	MemoryContext caller_context = CurrentMemoryContext;
 	volatile bool ok = true;
 
-	/* A SIGTERM from here on is die() at once (pg/stop_request.h). */
+	/*
+	 * Cancels are held outside units (worker/main.cpp). One that arrived
+	 * before this unit was meant for no statement of it: drop it, before a
+	 * SIGTERM can cancel this unit (pg/stop_request.h), so that such a
+	 * cancel is never dropped with it.
+	 */
+	QueryCancelPending = false;
 	sql_running = true;
 	/* After a stop was asked for, no unit may hold it up: a lock, a standby gone. */
 	if (stop_requested)
@@ -308,12 +314,7 @@ run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 	pgstat_report_activity(STATE_RUNNING, what);
 	PG_TRY();
 	{
-		/*
-		 * Cancels are held outside units (worker/main.cpp). One that
-		 * arrived before this unit was meant for no statement of it:
-		 * drop it, then let a cancel of this unit's SQL through.
-		 */
-		QueryCancelPending = false;
+		/* Let a cancel of this unit's SQL through. */
 		RESUME_CANCEL_INTERRUPTS();
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "jabclnd: SPI_connect failed");
@@ -703,6 +704,19 @@ is_transient(int sqlerrcode)
 }
 
 /*
+ * Whether an error that may pass can still be the message's own doing, so
+ * that after several tries it sets the message aside (receive_one): a
+ * serialization failure or deadlock that a trigger raises for it. A cancel,
+ * a lock timeout, a shutdown, a disk full or an I/O error say nothing about
+ * the message: those fail the unit every time, and nothing is set aside.
+ */
+static bool
+may_be_the_messages_own(int sqlerrcode)
+{
+	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_TRANSACTION_ROLLBACK;
+}
+
+/*
  * The queue of WalSndCtl a commit waits in, as PostgreSQL's own
  * assign_synchronous_commit maps synchronous_commit (its SyncRepWaitMode
  * is not exported); SYNC_REP_NO_WAIT when synchronous replication is not
@@ -845,10 +859,10 @@ insert_received_body(void *arg)
 /*
  * Stores one received message in a subtransaction of its own. A message
  * its insert refuses for good is set aside (set_aside_one), so that it is
- * still acknowledged and nothing behind it waits; so is one refused with
- * an error that may pass, once the unit has failed on it several times
- * (`transient_is_final`): a trigger that always raises a serialization
- * failure must not stop receiving either.
+ * still acknowledged and nothing behind it waits; so is one refused with a
+ * serialization failure or deadlock once the unit has failed on it several
+ * times (`transient_is_final`): a trigger that always raises one must not
+ * stop receiving either.
  */
 static void
 receive_one(const RxRow *row, StringInfo payload, bool transient_is_final, int *set_aside)
@@ -857,7 +871,8 @@ receive_one(const RxRow *row, StringInfo payload, bool transient_is_final, int *
 	ErrorData *error = try_in_subtransaction(insert_received_body, &args);
 	if (!error)
 		return;
-	if (is_transient(error->sqlerrcode) && !transient_is_final)
+	if (is_transient(error->sqlerrcode) &&
+	    !(transient_is_final && may_be_the_messages_own(error->sqlerrcode)))
 		ReThrowError(error);
 	set_aside_one(row, error);
 	FreeErrorData(error);

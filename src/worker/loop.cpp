@@ -17,8 +17,8 @@ namespace
 /* How long a failed unit of SQL work waits before it is tried again. */
 const int DATABASE_RETRY_MS = 5000;
 /*
- * Failed tries of storing the same received messages after which an error
- * that may pass (a lock, a serialization failure) sets the message aside
+ * Failed tries of storing the same received messages after which a
+ * serialization failure or deadlock raised for one message sets it aside
  * instead of failing the unit again: 15 s of retries, then nothing waits.
  */
 const int RECEIVE_TRIES = 3;
@@ -155,7 +155,20 @@ Worker::look_at_tables(TimestampTz now)
 			ereport(LOG, (errmsg("jabclnd: the XMPP account changed; logging out of %s",
 			                     account_.jid.c_str())));
 			logging_out_ = true;
-			session_.disconnect();
+			/*
+			 * Messages that could not be stored (the extension went away
+			 * under them) hold libstrophe still, and a polite logout would
+			 * wait for it forever: drop the connection unacknowledged, and
+			 * the server delivers them at the account's next login.
+			 */
+			if (received_.empty())
+				session_.disconnect();
+			else
+			{
+				session_.abort("logged out with received messages not yet stored");
+				received_.clear();
+				failed_receive_tries_ = 0;
+			}
 		}
 		lookup_.reset();
 		have_account_ = want_account;
@@ -309,8 +322,10 @@ Worker::record_received()
 	}
 	int set_aside = 0;
 	bool replicated = true;
-	if (!store_received(received.data(), static_cast<int>(received.size()),
-	                    failed_receive_tries_ + 1 >= RECEIVE_TRIES, &set_aside, &replicated))
+	/* Never while stopping: a unit cancelled by the stop says nothing about a message. */
+	const bool final_try = failed_receive_tries_ + 1 >= RECEIVE_TRIES && !stop_requested;
+	if (!store_received(received.data(), static_cast<int>(received.size()), final_try, &set_aside,
+	                    &replicated))
 	{
 		failed_receive_tries_++;
 		return false;
@@ -419,6 +434,12 @@ Worker::wait(TimestampTz now)
 	if (phase != session::Phase::idle && session_.cut_short() && received_.empty())
 		timeout = 0;
 
+	/*
+	 * A stop asked for during a unit of SQL: its latch may have been reset
+	 * by the lock or replication wait it cancelled. Do not sleep on it.
+	 */
+	if (stop_requested && stop_deadline_ == 0)
+		return;
 	/*
 	 * A commit may have set its flag while a store unit ran: PostgreSQL
 	 * resets the latch itself in lock waits and synchronous-replication

@@ -30,7 +30,7 @@ TimeoutId login_timer;
  * libstrophe 0.12's TLS handshake has no deadline and blocks inside
  * xmpp_run_once, retrying through EINTR. Shutting the socket down makes it
  * fail at once. The handlers below do that when the worker must get back
- * to its loop: SIGTERM (then PostgreSQL's own die()), a ProcSignalBarrier
+ * to its loop: SIGTERM (then pg/stop_request.h), a ProcSignalBarrier
  * such as DROP DATABASE's (then PostgreSQL's own SIGUSR1 handler), and
  * jabclnd.connect_timeout. A healthy handshake takes milliseconds; only a
  * stalled one is ever cut, and the login is retried.
