@@ -409,16 +409,21 @@ def test_server_restarted_mid_queue_delivers_everything(online, peer_factory):
     """The server goes away while a backlog is being sent, and comes back."""
     conn = connect()
     alice = peer_factory(ALICE, ALICE_PASSWORD)
-    wanted = queue_numbered(conn, "restart", 2000)
+    # Large enough that stopping the server (ejabberd takes over a second) ends it midway.
+    wanted = queue_numbered(conn, "restart", 6000)
     wait_for("the first rows to arrive", lambda: len(alice.messages) >= 20, timeout=30,
              interval=0.01)
-    xmpp_control("stop")
-    wait_state(conn, "offline", timeout=15)
-    assert scalar(conn, "SELECT count(*) FROM xmpp_tx_queue WHERE message_body LIKE 'restart %%' "
-                        "AND submission_timestamp IS NULL") > 0, "the backlog should not be done"
-    alice.stop()
-    received_before = list(alice.messages)
-    xmpp_control("start")
+    try:
+        xmpp_control("stop")
+        wait_state(conn, "offline", timeout=15)
+        assert scalar(conn, "SELECT count(*) FROM xmpp_tx_queue WHERE message_body LIKE "
+                            "'restart %%' AND submission_timestamp IS NULL") > 0, \
+            "the backlog should not be done"
+        alice.stop()
+        received_before = list(alice.messages)
+    finally:
+        # Whatever failed above, the server comes back for the tests after this one.
+        xmpp_control("start")
     wait_state(conn, "online", timeout=30)
     # alice logs in again: what reached her offline storage comes with it.
     alice = peer_factory(ALICE, ALICE_PASSWORD)
