@@ -251,6 +251,8 @@ worker_state_name(WorkerState state)
 		return "disabled";
 	case WS_NO_EXTENSION:
 		return "no_extension";
+	case WS_SCHEMA_MISMATCH:
+		return "schema_mismatch";
 	case WS_NO_ACCOUNT:
 		return "no_account";
 	case WS_CONNECTING:

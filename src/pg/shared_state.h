@@ -13,15 +13,16 @@
 
 enum WorkerState
 {
-	WS_STOPPED,        /* no worker running */
-	WS_DISABLED,       /* jabclnd.enabled = off */
-	WS_NO_EXTENSION,   /* CREATE EXTENSION jabclnd not run in jabclnd.database */
-	WS_NO_ACCOUNT,     /* no enabled row in xmpp_accounts */
-	WS_CONNECTING,     /* login in progress */
-	WS_ONLINE,         /* logged in, sending and receiving */
-	WS_OFFLINE,        /* connection lost or refused; retrying at next_retry */
-	WS_AUTH_FAILED,    /* the server refused the credentials; retrying at next_retry */
-	WS_DATABASE_ERROR, /* a unit of SQL work failed; retrying */
+	WS_STOPPED,         /* no worker running */
+	WS_DISABLED,        /* jabclnd.enabled = off */
+	WS_NO_EXTENSION,    /* CREATE EXTENSION jabclnd not run in jabclnd.database */
+	WS_SCHEMA_MISMATCH, /* the extension is at a version this library does not serve */
+	WS_NO_ACCOUNT,      /* no enabled row in xmpp_accounts */
+	WS_CONNECTING,      /* login in progress */
+	WS_ONLINE,          /* logged in, sending and receiving */
+	WS_OFFLINE,         /* connection lost or refused; retrying at next_retry */
+	WS_AUTH_FAILED,     /* the server refused the credentials; retrying at next_retry */
+	WS_DATABASE_ERROR,  /* a unit of SQL work failed; retrying */
 };
 
 #define STATUS_TEXT_LEN 1024

@@ -4,6 +4,11 @@
  * jabclnd_status() (in the extension script) adds the pending count of the
  * tx queue to this row; here only what lives in shared memory is read, so
  * the function never waits on the worker.
+ *
+ * state is worker_state_name() of shared_state.h's WorkerState: stopped,
+ * disabled, no_extension, schema_mismatch, no_account, connecting, online,
+ * offline, auth_failed, database_error; or standby, said here (README.md,
+ * "Seeing what it does").
  */
 #include "pg/pg.h"
 #include "pg/shared_state.h"

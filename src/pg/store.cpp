@@ -10,7 +10,10 @@
  *
  * Statements are prepared once per installation of the extension and kept
  * (SPI_keepplan); DROP/CREATE EXTENSION gives a new extension oid and the
- * plans are prepared again against the new tables.
+ * plans are prepared again against the new tables. They are written for
+ * one version of the extension's schema (SCHEMA_VERSION): at any other,
+ * ALTER EXTENSION UPDATE still to be run or a newer schema than this
+ * library, no unit touches the tables.
  */
 #include "pg/pg.h"
 #include "pg/stop_request.h"
@@ -40,6 +43,33 @@ struct Plans
 static Plans plans = {};
 static char last_error[1024];
 
+/*
+ * The version of the extension this file's SQL is written for, as
+ * jabclnd.control's default_version names it. A unit runs no statement
+ * against the tables of any other version: an older schema lacks what the
+ * statements name (the unit would fail on a missing column or table, again
+ * and again), and a newer one may hold what they do not know of.
+ */
+static const char SCHEMA_VERSION[] = "1.1";
+
+/* What ensure_plans() found in pg_extension. */
+enum class Schema
+{
+	missing,       /* no extension jabclnd in this database */
+	other_version, /* one at another version than SCHEMA_VERSION: no SQL against it */
+	ready          /* SCHEMA_VERSION, and the plans are prepared */
+};
+
+/* The extension's row of pg_extension, as plain data. */
+struct ExtensionRow
+{
+	Oid oid;
+	char version[STORE_VERSION_LEN];
+};
+
+/* What ensure_plans() found last; zero when the extension is missing. */
+static ExtensionRow extension_found = {};
+
 /* Payloads of NOTIFY must stay under 8000 bytes: ids are sent in chunks. */
 static const int NOTIFY_PAYLOAD_LIMIT = 7900;
 
@@ -47,6 +77,12 @@ const char *
 store_last_error(void)
 {
 	return last_error;
+}
+
+const char *
+store_schema_version(void)
+{
+	return SCHEMA_VERSION;
 }
 
 static SPIPlanPtr
@@ -82,13 +118,47 @@ forget_plans(void)
 }
 
 /*
- * Makes sure the plans match the installed extension; returns false when
- * the extension is not installed in this database.
+ * Reads the extension's row of pg_extension; false if there is none. An
+ * index scan of the catalog, as get_extension_oid() does, rather than a
+ * statement: every unit looks, because ALTER EXTENSION UPDATE changes the
+ * version and keeps the oid, and that look must cost next to nothing.
  */
 static bool
+read_extension(ExtensionRow *row)
+{
+	ScanKeyData key;
+	bool present = false;
+
+	Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+	            CStringGetDatum("jabclnd"));
+	SysScanDesc scan = systable_beginscan(catalog, ExtensionNameIndexId, true, nullptr, 1, &key);
+	HeapTuple tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool isnull;
+		Datum version =
+		    heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(catalog), &isnull);
+		row->oid = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->oid;
+		row->version[0] = '\0';
+		/* Cut to the buffer: a version that long is no version this library knows. */
+		if (!isnull)
+			text_to_cstring_buffer(DatumGetTextPP(version), row->version, sizeof row->version);
+		present = true;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return present;
+}
+
+/*
+ * Makes sure the plans match the installed extension: prepared for its
+ * oid, and only if its version is SCHEMA_VERSION. Sets extension_found.
+ */
+static Schema
 ensure_plans(void)
 {
-	Oid extension = get_extension_oid("jabclnd", true);
+	Oid extension;
 	Oid claim_types[] = {INT4OID, INT8OID, INT8OID};
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
@@ -98,11 +168,21 @@ ensure_plans(void)
 	Oid resource_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
 	const char *schema;
 
-	if (extension == plans.extension && OidIsValid(extension))
-		return true;
+	if (!read_extension(&extension_found))
+	{
+		extension_found = {};
+		forget_plans();
+		return Schema::missing;
+	}
+	if (strcmp(extension_found.version, SCHEMA_VERSION) != 0)
+	{
+		forget_plans();
+		return Schema::other_version;
+	}
+	extension = extension_found.oid;
+	if (extension == plans.extension)
+		return Schema::ready;
 	forget_plans();
-	if (!OidIsValid(extension))
-		return false;
 
 	/* PostgreSQL 15 does not export get_extension_schema(): ask the catalog. */
 	char query[128];
@@ -194,7 +274,7 @@ ensure_plans(void)
 	plans.delete_resource = prepare(
 	    schema, "DELETE FROM %s.xmpp_presence WHERE jid = $1 AND resource = $2", 2, resource_types);
 	plans.extension = extension;
-	return true;
+	return Schema::ready;
 }
 
 typedef void (*UnitBody)(void *arg);
@@ -329,7 +409,19 @@ load_account_body(void *arg)
 
 	memset(snapshot, 0, sizeof *snapshot);
 	snapshot->tables = TablesFound::missing;
-	if (!ensure_plans())
+	const Schema schema = ensure_plans();
+	strlcpy(snapshot->version, extension_found.version, sizeof snapshot->version);
+	if (schema == Schema::other_version)
+	{
+		/*
+		 * The same installation (ALTER EXTENSION UPDATE keeps the oid):
+		 * the rows are still the ones the worker's books name.
+		 */
+		snapshot->tables = TablesFound::other_version;
+		snapshot->installation = extension_found.oid;
+		return;
+	}
+	if (schema == Schema::missing)
 		return;
 	snapshot->tables = TablesFound::present;
 	snapshot->installation = plans.extension;
@@ -386,9 +478,9 @@ claim_body(void *arg)
 	*args->row_count = 0;
 	*args->rows = nullptr;
 	*args->stale = false;
-	if (!ensure_plans() || plans.extension != args->installation)
+	if (ensure_plans() != Schema::ready || plans.extension != args->installation)
 	{
-		/* Rows of another installation than the worker's books: claim none. */
+		/* Rows of another installation than the worker's books (or of no schema we serve). */
 		*args->stale = true;
 		return;
 	}
@@ -528,7 +620,23 @@ record_body(void *arg)
 {
 	const Outcomes *outcomes = static_cast<const Outcomes *>(arg);
 
-	const bool installed = ensure_plans();
+	const Schema schema = ensure_plans();
+	if (schema == Schema::other_version)
+	{
+		/*
+		 * The schema changed under the worker to a version it does not
+		 * serve: nothing is written. The rows stay pending and are sent
+		 * again once it is served (at-least-once).
+		 */
+		if (outcomes->sent_count || outcomes->failure_count)
+			ereport(LOG, (errmsg("jabclnd: the outcomes of %d sent and %d failed rows are not "
+			                     "recorded: the extension is now at version %s, which this "
+			                     "library does not serve; the rows stay pending",
+			                     outcomes->sent_count, outcomes->failure_count,
+			                     extension_found.version)));
+		return;
+	}
+	const bool installed = schema == Schema::ready;
 	if (!installed || plans.extension != outcomes->installation)
 	{
 		/*
@@ -763,8 +871,18 @@ receive_body(void *arg)
 	StringInfoData payload;
 
 	args->set_aside = 0;
-	if (!ensure_plans())
+	switch (ensure_plans())
+	{
+	case Schema::missing:
 		elog(ERROR, "the jabclnd extension was dropped from this database");
+		break;
+	case Schema::other_version:
+		elog(ERROR, "the jabclnd extension is at version %s, which this library does not serve",
+		     extension_found.version);
+		break;
+	case Schema::ready:
+		break;
+	}
 	/*
 	 * A deferred constraint or constraint trigger someone put on the table
 	 * would fire at commit, outside every message's subtransaction, and

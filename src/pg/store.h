@@ -17,9 +17,13 @@ typedef struct MemoryContextData *MemoryContext;
 
 enum class TablesFound
 {
-	missing, /* the extension is not installed (yet) in jabclnd.database */
+	missing,       /* the extension is not installed (yet) in jabclnd.database */
+	other_version, /* installed, at a version this library's SQL is not written for */
 	present
 };
+
+/* How long a version of the extension may be here: longer ones are cut (and never served). */
+#define STORE_VERSION_LEN 64
 
 struct AccountRow
 {
@@ -105,10 +109,19 @@ struct TablesSnapshot
 {
 	TablesFound tables;
 	uint32_t installation; /* the extension's oid: new at every CREATE EXTENSION; 0 if missing */
+	char version[STORE_VERSION_LEN]; /* pg_extension.extversion; empty if missing */
 	AccountRow account;
 	char **logins; /* lower-cased logins of the enabled openfire_users */
 	int login_count;
 };
+
+/*
+ * The version of the extension (pg_extension.extversion) whose tables the
+ * store's SQL is written for. At any other version no unit runs SQL
+ * against the tables: the snapshot says other_version, claims are stale,
+ * outcomes are not recorded, received messages are not stored.
+ */
+const char *store_schema_version(void);
 
 /* Reads the snapshot; strings are allocated in `results`. */
 bool store_load_account(MemoryContext results, TablesSnapshot *snapshot);

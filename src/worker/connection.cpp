@@ -245,7 +245,7 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 		logging_out_ = false;
 		next_login_ = now;
 		if (!have_account_)
-			publish(offline_state_, "");
+			publish(offline_state_, offline_error_.c_str());
 		return;
 	}
 	/*

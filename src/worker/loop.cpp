@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/schema_version.h"
 #include "worker/worker.h"
 
 #include "pg/settings.h"
@@ -145,7 +146,7 @@ Worker::look_at_tables(TimestampTz now)
 		wanted.host = row.host ? row.host : "";
 		wanted.port = row.port;
 	}
-	offline_state_ = tables == TablesFound::missing ? WS_NO_EXTENSION : WS_NO_ACCOUNT;
+	const bool offline_changed = offline_from(snapshot);
 
 	if (want_account != have_account_ || (want_account && wanted != account_))
 	{
@@ -163,10 +164,45 @@ Worker::look_at_tables(TimestampTz now)
 		next_login_ = now;
 		pipeline_.new_account();
 		if (!have_account_)
-			publish(offline_state_, "");
+			publish(offline_state_, offline_error_.c_str());
 	}
+	else if (!have_account_ && offline_changed)
+		publish(offline_state_, offline_error_.c_str());
 	if (tables == TablesFound::present)
 		pipeline_.rows_may_be_pending();
+}
+
+/*
+ * What the worker is without an account, from what it found: no
+ * extension, an extension at a version it does not serve, or no enabled
+ * account. A version it does not serve is logged once (until the version
+ * changes again), with what to do; the worker keeps looking at each commit
+ * and safety poll, and serves the tables as soon as the version matches.
+ * Returns whether the state or its reason changed.
+ */
+bool
+Worker::offline_from(const TablesSnapshot &snapshot)
+{
+	WorkerState state = WS_NO_ACCOUNT;
+	std::string error;
+	std::string refused;
+	if (snapshot.tables == TablesFound::missing)
+		state = WS_NO_EXTENSION;
+	else if (snapshot.tables == TablesFound::other_version)
+	{
+		state = WS_SCHEMA_MISMATCH;
+		refused = snapshot.version;
+		error = schema_version::mismatch_advice(refused, store_schema_version(), jabclnd_database);
+		if (refused != refused_version_)
+			ereport(LOG, (errmsg("jabclnd: %s; the worker waits, and serves the tables as soon "
+			                     "as the versions match",
+			                     error.c_str())));
+	}
+	refused_version_ = refused;
+	const bool changed = state != offline_state_ || error != offline_error_;
+	offline_state_ = state;
+	offline_error_ = error;
+	return changed;
 }
 
 /*

@@ -83,6 +83,7 @@ class Worker
   private:
 	void reload_settings();
 	void look_at_tables(TimestampTz now);
+	bool offline_from(const TablesSnapshot &snapshot);
 	void drive_connection(TimestampTz now);
 	void start_login(TimestampTz now, const std::string &address);
 	void look_up_server(TimestampTz now);
@@ -119,7 +120,10 @@ class Worker
 	bool have_account_ = false;
 	session::Account account_;
 	bool logging_out_ = false; /* a disconnect we asked for: no backoff */
-	WorkerState offline_state_ = WS_NO_ACCOUNT;
+	/* The state without an account, and why (WS_STOPPED: not looked yet). */
+	WorkerState offline_state_ = WS_STOPPED;
+	std::string offline_error_;
+	std::string refused_version_; /* the extension's version last refused (and logged) */
 
 	bool tables_wanted_ = true; /* a commit woke us, a reload, or the first turn */
 	TimestampTz next_poll_ = 0; /* the safety poll */

@@ -527,20 +527,23 @@ def test_the_worker_runs_as_its_own_role_with_only_the_grants_it_needs(online):
          WHERE grantee = 'jabclnd_worker' ORDER BY 1, 2""")
     assert grants == [("xmpp_accounts", "SELECT"), ("xmpp_presence", "DELETE"),
                       ("xmpp_presence", "INSERT"), ("xmpp_presence", "SELECT"),
-                      ("xmpp_presence", "UPDATE"), ("xmpp_rx_queue", "INSERT"),
-                      ("xmpp_rx_set_aside", "INSERT"), ("xmpp_tx_queue", "SELECT")], grants
+                      ("xmpp_presence", "UPDATE"), ("xmpp_rooms", "SELECT"),
+                      ("xmpp_rx_queue", "INSERT"), ("xmpp_rx_set_aside", "INSERT"),
+                      ("xmpp_tx_queue", "SELECT")], grants
     columns = query(online, """
         SELECT table_name, privilege_type, string_agg(column_name, ',' ORDER BY column_name)
           FROM information_schema.column_privileges
          WHERE grantee = 'jabclnd_worker'
-           AND table_name IN ('xmpp_tx_queue', 'openfire_users', 'xmpp_rx_queue')
-           AND (table_name, privilege_type) NOT IN (('xmpp_tx_queue', 'SELECT'))
+           AND table_name IN ('xmpp_tx_queue', 'openfire_users', 'xmpp_rx_queue', 'xmpp_rooms')
+           AND (table_name, privilege_type) NOT IN (('xmpp_tx_queue', 'SELECT'),
+                                                    ('xmpp_rooms', 'SELECT'))
          GROUP BY 1, 2 ORDER BY 1, 2""")
     assert columns == [
         ("openfire_users", "SELECT", "available,enabled,login"),
         ("openfire_users", "UPDATE", "available,available_timestamp"),
+        ("xmpp_rooms", "INSERT", "enabled,password,room_jid"),
         ("xmpp_rx_queue", "INSERT", "id,insert_timestamp,message_body,message_from,message_id,"
-                                    "message_stanza,message_subject,message_type"),
+                                    "message_stanza,message_subject,message_type,stanza_id"),
         ("xmpp_rx_queue", "SELECT", "id"),
         ("xmpp_tx_queue", "UPDATE", "submission_attempts,submission_failed,submission_info,"
                                     "submission_timestamp"),

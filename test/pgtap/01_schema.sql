@@ -1,6 +1,6 @@
 -- pgTAP: the jabclnd schema, object by object. Every table, view, column,
 -- type, NOT NULL, default, key, index, trigger and function of
--- sql/jabclnd--1.0.sql is asserted here.
+-- sql/jabclnd--1.1.sql is asserted here.
 --
 -- Run in the worker's database (pg_prove -d jabclnd test/pgtap/*.sql). All
 -- of it happens in one transaction that is rolled back, so nothing persists,
@@ -39,6 +39,7 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('xmpp_rx_queue', 'message_id', 'text', false, NULL),
 	('xmpp_rx_queue', 'message_subject', 'text', false, NULL),
 	('xmpp_rx_queue', 'message_body', 'text', false, NULL),
+	('xmpp_rx_queue', 'stanza_id', 'text', false, NULL),
 	('openfire_users', 'login', 'text', true, NULL),
 	('openfire_users', 'pass', 'text', false, NULL),
 	('openfire_users', 'enabled', 'boolean', true, 'false'),
@@ -61,12 +62,19 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('xmpp_rx_set_aside', 'message_stanza', 'text', false, NULL),
 	('xmpp_rx_set_aside', 'message_from', 'text', false, NULL),
 	('xmpp_rx_set_aside', 'message_id', 'text', false, NULL),
-	('xmpp_rx_set_aside', 'error', 'text', true, NULL);
+	('xmpp_rx_set_aside', 'error', 'text', true, NULL),
+	('xmpp_rooms', 'room_jid', 'text', true, NULL),
+	('xmpp_rooms', 'nick', 'text', false, NULL),
+	('xmpp_rooms', 'password', 'text', false, NULL),
+	('xmpp_rooms', 'enabled', 'boolean', true, 'true'),
+	('xmpp_rooms', 'create_room', 'boolean', true, 'false'),
+	('xmpp_rooms', 'history_max_stanzas', 'integer', false, NULL),
+	('xmpp_rooms', 'insert_timestamp', 'timestamp with time zone', true, 'now()');
 
--- 7 relations + 7 column lists + 48 types + 44 NOT NULL/NULL + 44 defaults
--- + 6 primary keys + 1 unique + 15 indexes and constraints + 14 triggers
--- + 5 functions x 4 + 2 definers + 2 view
-SELECT plan(7 + 7 + 48 + 44 + 44 + 6 + 1 + 15 + 14 + 20 + 2 + 2);
+-- 8 relations + 8 column lists + 56 types + 52 NOT NULL/NULL + 52 defaults
+-- + 7 primary keys + 1 unique + 21 indexes and constraints + 17 triggers
+-- + 5 functions x 4 + 2 definers + 2 view + 1 version
+SELECT plan(8 + 8 + 56 + 52 + 52 + 7 + 1 + 21 + 17 + 20 + 2 + 2 + 1);
 
 -- Relations.
 SELECT has_table('xmpp_accounts');
@@ -76,6 +84,7 @@ SELECT has_table('openfire_users');
 SELECT has_view('openfire_users_view');
 SELECT has_table('xmpp_presence');
 SELECT has_table('xmpp_rx_set_aside');
+SELECT has_table('xmpp_rooms');
 
 -- Column lists, nothing more, nothing less.
 SELECT columns_are(tbl, array_agg(col ORDER BY ord))
@@ -107,6 +116,7 @@ SELECT col_is_pk('xmpp_rx_queue', 'id');
 SELECT col_is_pk('openfire_users', 'login');
 SELECT col_is_pk('xmpp_presence', ARRAY['jid', 'resource']::name[]);
 SELECT col_is_pk('xmpp_rx_set_aside', 'id');
+SELECT col_is_pk('xmpp_rooms', 'room_jid');
 SELECT col_is_unique('xmpp_accounts', ARRAY['acc_jid', 'srv_host', 'port']::name[],
 	'xmpp_accounts should be unique on (acc_jid, srv_host, port)');
 
@@ -149,8 +159,25 @@ SELECT is(pg_get_indexdef(indexrelid, 1, true), 'lower(login)',
 SELECT indexes_are('xmpp_accounts', ARRAY['xmpp_accounts_pkey',
 	'xmpp_accounts_acc_jid_srv_host_port_key', 'xmpp_accounts_only_one_enabled']);
 SELECT indexes_are('xmpp_tx_queue', ARRAY['xmpp_tx_queue_pkey', 'xmpp_tx_queue_pending']);
-SELECT indexes_are('xmpp_rx_queue', ARRAY['xmpp_rx_queue_pkey', 'xmpp_rx_queue_insert_timestamp']);
+SELECT indexes_are('xmpp_rx_queue', ARRAY['xmpp_rx_queue_pkey', 'xmpp_rx_queue_insert_timestamp',
+	'xmpp_rx_queue_stanza_id']);
 SELECT indexes_are('openfire_users', ARRAY['openfire_users_pkey', 'openfire_users_login_lower']);
+-- Received messages by room and stanza-id, only those with one.
+SELECT has_index('xmpp_rx_queue', 'xmpp_rx_queue_stanza_id',
+	'Index xmpp_rx_queue_stanza_id should exist'::text);
+SELECT is(pg_get_indexdef(indexrelid),
+	'CREATE INDEX xmpp_rx_queue_stanza_id ON public.xmpp_rx_queue USING btree '
+	'(lower(split_part(message_from, ''/''::text, 1)), stanza_id) WHERE (stanza_id IS NOT NULL)',
+	'xmpp_rx_queue_stanza_id should index the bare sender, lower-cased, and the stanza-id')
+  FROM pg_index WHERE indexrelid = 'xmpp_rx_queue_stanza_id'::regclass;
+-- Rooms: unique regardless of case.
+SELECT has_index('xmpp_rooms', 'xmpp_rooms_room_jid_lower',
+	'Index xmpp_rooms_room_jid_lower should exist'::text);
+SELECT index_is_unique('xmpp_rooms', 'xmpp_rooms_room_jid_lower');
+SELECT is(pg_get_indexdef(indexrelid, 1, true), 'lower(room_jid)',
+	'xmpp_rooms_room_jid_lower should index lower(room_jid)')
+  FROM pg_index WHERE indexrelid = 'xmpp_rooms_room_jid_lower'::regclass;
+SELECT indexes_are('xmpp_rooms', ARRAY['xmpp_rooms_pkey', 'xmpp_rooms_room_jid_lower']);
 
 -- Triggers, and the functions they call.
 SELECT has_trigger('xmpp_accounts', 'Enable_one_account_on_insert');
@@ -190,6 +217,13 @@ SELECT has_trigger('xmpp_tx_queue', 'xmpp_tx_queue_wake');
 SELECT trigger_is('xmpp_tx_queue', 'xmpp_tx_queue_wake', 'jabclnd_wake_at_commit');
 SELECT has_trigger('openfire_users', 'openfire_users_wake');
 SELECT trigger_is('openfire_users', 'openfire_users_wake', 'jabclnd_wake_at_commit');
+SELECT has_trigger('xmpp_rooms', 'xmpp_rooms_wake');
+SELECT trigger_is('xmpp_rooms', 'xmpp_rooms_wake', 'jabclnd_wake_at_commit');
+SELECT is(pg_get_triggerdef(oid),
+	'CREATE TRIGGER xmpp_rooms_wake AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE '
+	'ON public.xmpp_rooms FOR EACH STATEMENT EXECUTE FUNCTION jabclnd_wake_at_commit()',
+	'xmpp_rooms_wake should wake the worker after every statement that changes the rooms')
+  FROM pg_trigger WHERE tgrelid = 'xmpp_rooms'::regclass AND tgname = 'xmpp_rooms_wake';
 
 -- Functions: exist without arguments, return type, language, security.
 SELECT has_function('xmpp_accounts_enable_one', ARRAY[]::name[]);
@@ -240,6 +274,10 @@ SELECT is((SELECT array_agg(DISTINCT d.refobjid::regclass::text ORDER BY d.refob
 SELECT is((SELECT extname FROM pg_extension e JOIN pg_depend d ON d.refobjid = e.oid
             WHERE d.objid = 'openfire_users_view'::regclass AND d.deptype = 'e'),
 	'jabclnd'::name, 'openfire_users_view should belong to the extension');
+
+-- The version the library serves (src/pg/store.cpp) is the one CREATE EXTENSION installs.
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'jabclnd'), '1.1',
+	'CREATE EXTENSION jabclnd should install version 1.1');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -13,8 +13,11 @@ GRANT INSERT, SELECT ON xmpp_tx_queue TO jabclnd_pgtap_app;
 GRANT SELECT, DELETE ON xmpp_rx_queue TO jabclnd_pgtap_app;
 GRANT EXECUTE ON FUNCTION jabclnd_status() TO jabclnd_pgtap_app;
 GRANT SELECT ON openfire_users_view TO jabclnd_pgtap_openfire;
+-- ... and the rooms, managed by the application without reading their passwords.
+GRANT SELECT (room_jid, nick, enabled, create_room, history_max_stanzas, insert_timestamp),
+	INSERT, UPDATE, DELETE ON xmpp_rooms TO jabclnd_pgtap_app;
 
-SELECT plan(12 + 12 + 5 + 5 + 8);
+SELECT plan(13 + 13 + 5 + 5 + 8 + 4 + 5 + 4);
 
 -- PUBLIC ('public' is accepted by has_table_privilege, which pgTAP uses).
 SELECT table_privs_are('xmpp_accounts', 'public', ARRAY[]::name[]);
@@ -24,6 +27,7 @@ SELECT table_privs_are('openfire_users', 'public', ARRAY[]::name[]);
 SELECT table_privs_are('openfire_users_view', 'public', ARRAY[]::name[]);
 SELECT table_privs_are('xmpp_presence', 'public', ARRAY[]::name[]);
 SELECT table_privs_are('xmpp_rx_set_aside', 'public', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rooms', 'public', ARRAY[]::name[]);
 SELECT function_privs_are('xmpp_accounts_enable_one', ARRAY[]::name[], 'public', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'public', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'public', ARRAY[]::name[]);
@@ -38,6 +42,7 @@ SELECT table_privs_are('openfire_users', 'jabclnd_pgtap_nobody', ARRAY[]::name[]
 SELECT table_privs_are('openfire_users_view', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT table_privs_are('xmpp_presence', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT table_privs_are('xmpp_rx_set_aside', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rooms', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('xmpp_accounts_enable_one', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
@@ -86,6 +91,43 @@ SELECT throws_ok('SELECT pass FROM openfire_users', '42501',
 	'permission denied for table openfire_users',
 	'the Openfire role cannot read openfire_users');
 RESET ROLE;
+
+-- The rooms: the application reads and writes them, but never reads a password.
+SET LOCAL ROLE jabclnd_pgtap_app;
+SELECT lives_ok(
+	$$INSERT INTO xmpp_rooms (room_jid, password) VALUES ('pgtap-priv@muc.example.org', 'room-pw')$$,
+	'the application role can add a room with its password');
+SELECT lives_ok(
+	$$UPDATE xmpp_rooms SET password = 'new-pw', enabled = false
+	   WHERE room_jid = 'pgtap-priv@muc.example.org'$$,
+	'the application role can change a room and its password');
+SELECT throws_ok('SELECT password FROM xmpp_rooms', '42501',
+	'permission denied for table xmpp_rooms',
+	'the application role cannot read a room''s password');
+SELECT throws_ok('SELECT * FROM xmpp_rooms', '42501',
+	'permission denied for table xmpp_rooms',
+	'the application role cannot read every column of xmpp_rooms');
+RESET ROLE;
+
+-- The worker's role (jabclnd.role, jabclnd_worker in the test cluster): CREATE EXTENSION
+-- granted it what its SQL needs of the rooms: reading them, and adding the rooms of
+-- invitations it accepts (with their password, enabled or not), nothing else.
+SELECT table_privs_are('xmpp_rooms', current_setting('jabclnd.role'), ARRAY['SELECT']::name[]);
+SELECT column_privs_are('xmpp_rooms', col, current_setting('jabclnd.role'), privs)
+  FROM (VALUES ('room_jid'::name, ARRAY['INSERT', 'SELECT']::name[]),
+               ('password', ARRAY['INSERT', 'SELECT']::name[]),
+               ('enabled', ARRAY['INSERT', 'SELECT']::name[]),
+               ('nick', ARRAY['SELECT']::name[])) AS c(col, privs);
+
+-- The password of a room is as secret as an account's: only the owner and the worker.
+SELECT ok(NOT has_column_privilege('jabclnd_pgtap_openfire', 'xmpp_rooms', 'password', 'SELECT'),
+	'the Openfire role cannot read a room''s password');
+SELECT ok(NOT has_column_privilege('jabclnd_pgtap_app', 'xmpp_rooms', 'password', 'SELECT'),
+	'the application role of README.md cannot read a room''s password');
+SELECT ok(has_column_privilege('jabclnd_pgtap_app', 'xmpp_rooms', 'password', 'UPDATE'),
+	'the application role of README.md can set a room''s password');
+SELECT ok(NOT has_column_privilege('jabclnd_pgtap_nobody', 'xmpp_rooms', 'password', 'SELECT'),
+	'a role granted nothing cannot read a room''s password');
 
 SELECT * FROM finish();
 ROLLBACK;

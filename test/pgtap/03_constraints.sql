@@ -1,13 +1,14 @@
 -- pgTAP: the rules the schema enforces (check constraints, unique indexes,
--- the one-enabled-account triggers and constraint), what it deliberately does not enforce
--- (the content of a queued message), and openfire_users_view.
+-- the one-enabled-account triggers and constraint, the rooms' addresses and
+-- nicks), what it deliberately does not enforce (the content of a queued
+-- message), and openfire_users_view.
 --
 -- One transaction, rolled back. Rows that may already be in the tables (this
 -- is the worker's database) are left alone: what is created here has names
 -- starting with pgtap, and queries look only at those.
 \ir lib/preamble.psql
 
-SELECT plan(44);
+SELECT plan(44 + 1 + 1 + 12 + 1 + 1 + 7 + 1 + 1 + 1);
 
 -- xmpp_accounts.acc_jid
 SELECT lives_ok($$INSERT INTO xmpp_accounts (acc_jid, acc_pass) VALUES
@@ -154,6 +155,65 @@ SELECT results_eq(
 	$$VALUES ('pgtap-bot'::text, md5('shadowed'), 'shadowed by the account'::text),
 	         ('pgtap_alice', md5('alice-pw'), 'Alice')$$,
 	'without an enabled account, the user with its local part is listed');
+
+-- xmpp_rooms.room_jid: a bare JID, stored as written, unique regardless of case.
+SELECT lives_ok($$INSERT INTO xmpp_rooms (room_jid) VALUES
+	('pgtap-ops@conference.example.org'), ('PgTap-Dev@Conference.Example.org'),
+	('pgtap.room-1@muc.example.org')$$,
+	'room_jid accepts bare JIDs, in any case');
+SELECT results_eq(
+	$$SELECT room_jid FROM xmpp_rooms WHERE room_jid ILIKE 'pgtap-dev@%'$$,
+	$$VALUES ('PgTap-Dev@Conference.Example.org'::text)$$,
+	'room_jid is stored as written');
+SELECT throws_ok(
+	format($$INSERT INTO xmpp_rooms (room_jid) VALUES (%L)$$, jid),
+	'23514',
+	'new row for relation "xmpp_rooms" violates check constraint "room_jid must be a bare JID, local@domain"',
+	format('room_jid refuses %L', jid))
+  FROM unnest(ARRAY['pgtap-ops@conference.example.org/nick', 'conference.example.org',
+                    '@conference.example.org', 'pgtap@', 'pgtap@b@c', 'pg tap@example.org',
+                    '', 'pgtap@example..org', 'pgtap@example.org.', E'pg\x01tap@example.org',
+                    U&'pg\0085tap@example.org', 'pgtap@[::1]']) AS jid;
+SELECT throws_ok(
+	$$INSERT INTO xmpp_rooms (room_jid) VALUES ('PGTAP-OPS@conference.example.org')$$,
+	'23505',
+	'duplicate key value violates unique constraint "xmpp_rooms_room_jid_lower"',
+	'room_jids differing only in case are refused');
+
+-- xmpp_rooms.nick: NULL (the account's local part), or 1 to 1023 bytes without controls.
+SELECT lives_ok(
+	format($$INSERT INTO xmpp_rooms (room_jid, nick) VALUES
+		('pgtap-nick1@muc.example.org', NULL), ('pgtap-nick2@muc.example.org', 'Bot with spaces'),
+		('pgtap-nick3@muc.example.org', %L), ('pgtap-nick4@muc.example.org', %L)$$,
+		repeat('n', 1023), repeat('é', 511) || 'n'),
+	'nick accepts NULL, spaces, and 1023 bytes');
+SELECT throws_ok(
+	format($$INSERT INTO xmpp_rooms (room_jid, nick) VALUES ('pgtap-badnick@muc.example.org', %L)$$,
+	       nick),
+	'23514',
+	'new row for relation "xmpp_rooms" violates check constraint "nick must be 1 to 1023 bytes, without control characters"',
+	format('nick refuses %s', why))
+  FROM (VALUES ('', 'an empty nick'), (repeat('n', 1024), '1024 bytes'),
+               (repeat('é', 512), '512 two-byte characters'), (E'bot\nnick', 'a newline'),
+               (E'bot\tnick', 'a tab'), (U&'bot\0085nick', 'a C1 control'),
+               (U&'bot\FFFEnick', 'a non-character')) AS r(nick, why);
+
+-- xmpp_rooms.history_max_stanzas: NULL, 0 or more.
+SELECT lives_ok($$INSERT INTO xmpp_rooms (room_jid, history_max_stanzas) VALUES
+	('pgtap-h1@muc.example.org', NULL), ('pgtap-h2@muc.example.org', 0),
+	('pgtap-h3@muc.example.org', 50)$$,
+	'history_max_stanzas accepts NULL, 0 and more');
+SELECT throws_ok(
+	$$INSERT INTO xmpp_rooms (room_jid, history_max_stanzas) VALUES ('pgtap-h4@muc.example.org', -1)$$,
+	'23514',
+	'new row for relation "xmpp_rooms" violates check constraint "history_max_stanzas must be 0 or more"',
+	'history_max_stanzas refuses -1');
+-- Defaults: enabled, join only an existing room, no nick, password or history limit.
+SELECT results_eq(
+	$$INSERT INTO xmpp_rooms (room_jid) VALUES ('pgtap-defaults@muc.example.org')
+	  RETURNING nick, password, enabled, create_room, history_max_stanzas, insert_timestamp = now()$$,
+	$$VALUES (NULL::text, NULL::text, true, false, NULL::integer, true)$$,
+	'rooms default to enabled, not created, no nick, no password, no history limit, inserted now');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -22,8 +22,8 @@ GRANT EXECUTE ON FUNCTION jabclnd_status() TO regress_jabclnd_status_app;
 SET ROLE regress_jabclnd_status_app;
 INSERT INTO xmpp_tx_queue (message_to, message_body)
 VALUES ('someuser@someserver', 'Hello, there!');
-SELECT state IN ('stopped', 'disabled', 'no_extension', 'no_account', 'connecting',
-                 'online', 'offline', 'auth_failed', 'database_error') AS known_state,
+SELECT state IN ('stopped', 'disabled', 'no_extension', 'schema_mismatch', 'no_account',
+                 'connecting', 'online', 'offline', 'auth_failed', 'database_error') AS known_state,
        pending
   FROM jabclnd_status();
 RESET ROLE;

@@ -24,7 +24,7 @@ SELECT table_name COLLATE "C" AS table_name, ordinal_position AS pos,
   FROM information_schema.columns
  WHERE table_schema = 'public'
    AND table_name IN ('xmpp_accounts', 'xmpp_tx_queue', 'xmpp_rx_queue',
-                      'openfire_users', 'openfire_users_view')
+                      'openfire_users', 'openfire_users_view', 'xmpp_rooms')
  ORDER BY 1, 2;
 
 -- Primary keys, unique and check constraints, with their exact names (the
@@ -33,7 +33,8 @@ SELECT conrelid::regclass AS "table", contype, conname,
        pg_get_constraintdef(oid) AS definition
   FROM pg_constraint
  WHERE conrelid IN ('xmpp_accounts'::regclass, 'xmpp_tx_queue'::regclass,
-                    'xmpp_rx_queue'::regclass, 'openfire_users'::regclass)
+                    'xmpp_rx_queue'::regclass, 'openfire_users'::regclass,
+                    'xmpp_rooms'::regclass)
    AND contype <> 'n'
  ORDER BY conrelid::regclass::text COLLATE "C", contype, conname COLLATE "C";
 
@@ -41,7 +42,8 @@ SELECT conrelid::regclass AS "table", contype, conname,
 SELECT tablename COLLATE "C" AS tablename, indexname COLLATE "C" AS indexname, indexdef
   FROM pg_indexes
  WHERE schemaname = 'public'
-   AND tablename IN ('xmpp_accounts', 'xmpp_tx_queue', 'xmpp_rx_queue', 'openfire_users')
+   AND tablename IN ('xmpp_accounts', 'xmpp_tx_queue', 'xmpp_rx_queue', 'openfire_users',
+                     'xmpp_rooms')
  ORDER BY 1, 2;
 
 -- Triggers (not the internal ones of constraints).
@@ -49,7 +51,8 @@ SELECT tgrelid::regclass AS "table", tgname, tgenabled,
        pg_get_triggerdef(oid) AS definition
   FROM pg_trigger
  WHERE tgrelid IN ('xmpp_accounts'::regclass, 'xmpp_tx_queue'::regclass,
-                   'xmpp_rx_queue'::regclass, 'openfire_users'::regclass)
+                   'xmpp_rx_queue'::regclass, 'openfire_users'::regclass,
+                   'xmpp_rooms'::regclass)
    AND NOT tgisinternal
  ORDER BY tgrelid::regclass::text COLLATE "C", tgname COLLATE "C";
 
@@ -74,14 +77,15 @@ SELECT attname, atttypid::regtype
 SELECT c.relname COLLATE "C" AS relation, a.attname AS "column",
        col_description(c.oid, a.attnum) AS comment
   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
- WHERE c.relname IN ('xmpp_accounts', 'xmpp_tx_queue', 'xmpp_rx_queue', 'openfire_users')
+ WHERE c.relname IN ('xmpp_accounts', 'xmpp_tx_queue', 'xmpp_rx_queue', 'openfire_users',
+                     'xmpp_rooms')
    AND c.relnamespace = 'public'::regnamespace
    AND col_description(c.oid, a.attnum) IS NOT NULL
  ORDER BY 1, a.attnum;
 SELECT c.relname COLLATE "C" AS relation, obj_description(c.oid, 'pg_class') AS comment
   FROM pg_class c
  WHERE c.relname IN ('xmpp_accounts', 'xmpp_tx_queue', 'xmpp_rx_queue',
-                     'openfire_users', 'openfire_users_view')
+                     'openfire_users', 'openfire_users_view', 'xmpp_rooms')
    AND c.relnamespace = 'public'::regnamespace
  ORDER BY 1;
 
@@ -102,6 +106,10 @@ SELECT id IS NOT NULL AS has_id, insert_timestamp = now() AS inserted_now,
 INSERT INTO openfire_users (login) VALUES ('defaults');
 SELECT pass, enabled, name, email, available, available_timestamp
   FROM openfire_users WHERE login = 'defaults';
+INSERT INTO xmpp_rooms (room_jid) VALUES ('defaults@muc.example.org');
+SELECT nick, password, enabled, create_room, history_max_stanzas,
+       insert_timestamp = now() AS inserted_now
+  FROM xmpp_rooms WHERE room_jid = 'defaults@muc.example.org';
 ROLLBACK;
 
 -- NOT NULL is enforced where the catalog says so. (Terse: the DETAIL line
@@ -119,11 +127,18 @@ INSERT INTO xmpp_rx_queue (insert_timestamp) VALUES (NULL);
 INSERT INTO openfire_users (login) VALUES (NULL);
 INSERT INTO openfire_users (login, enabled) VALUES ('a', NULL);
 INSERT INTO openfire_users (login, available) VALUES ('a', NULL);
+INSERT INTO xmpp_rooms (room_jid) VALUES (NULL);
+INSERT INTO xmpp_rooms (room_jid, enabled) VALUES ('r@muc.example.org', NULL);
+INSERT INTO xmpp_rooms (room_jid, create_room) VALUES ('r@muc.example.org', NULL);
+INSERT INTO xmpp_rooms (room_jid, insert_timestamp) VALUES ('r@muc.example.org', NULL);
 \set VERBOSITY default
 
--- The extension is not relocatable and needs a superuser to install.
-SELECT name, superuser, relocatable, requires
-  FROM pg_available_extension_versions WHERE name = 'jabclnd';
+-- The extension is not relocatable and needs a superuser to install, at
+-- every version; 1.0 is updated to 1.1 (jabclnd--1.0--1.1.sql).
+SELECT name, version, superuser, relocatable, requires
+  FROM pg_available_extension_versions WHERE name = 'jabclnd' ORDER BY version;
+SELECT source, target, path FROM pg_extension_update_paths('jabclnd')
+ WHERE path IS NOT NULL ORDER BY 1, 2;
 
 -- message_type may be NULL: an INSERT never fails over a message's content
 -- (the worker sends such a row as chat).

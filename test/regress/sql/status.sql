@@ -22,8 +22,8 @@ SELECT p.proname, a.ord, a.name, format_type(a.type, NULL) AS type, a.mode
  ORDER BY p.proname COLLATE "C", a.ord;
 
 -- The values make sense, whatever the worker is doing.
-SELECT state IN ('stopped', 'disabled', 'no_extension', 'no_account', 'connecting',
-                 'online', 'offline', 'auth_failed', 'database_error') AS known_state,
+SELECT state IN ('stopped', 'disabled', 'no_extension', 'schema_mismatch', 'no_account',
+                 'connecting', 'online', 'offline', 'auth_failed', 'database_error') AS known_state,
        messages_sent >= 0 AS sent_ok,
        messages_failed >= 0 AS failed_ok,
        messages_received >= 0 AS received_ok,
