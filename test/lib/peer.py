@@ -66,6 +66,9 @@ class _Client(slixmpp.ClientXMPP):
         self.add_event_handler("stream_error", self._failed)
         self.add_event_handler("disconnected", self._disconnected)
         self.register_plugin("xep_0045")
+        # Once in a room, xep_0045 stops the "presence" event for the room's JIDs (it sets
+        # the roster's ignore_updates): their presences are recorded from its own event.
+        self.add_event_handler("groupchat_presence", self._room_presence)
 
     async def _started(self, _event):
         await self.get_roster()
@@ -77,6 +80,10 @@ class _Client(slixmpp.ClientXMPP):
         self.peer._record_message(msg)
 
     def _presence(self, presence):
+        if presence.xml.find("{http://jabber.org/protocol/muc#user}x") is None:
+            self.peer._record_presence(presence)
+
+    def _room_presence(self, presence):
         self.peer._record_presence(presence)
 
     def _subscribe_request(self, presence):
