@@ -92,11 +92,63 @@ CREATE INDEX xmpp_rx_queue_stanza_id
 		pg_catalog.lower(pg_catalog.split_part(message_from, '/', 1)), stanza_id)
 	WHERE stanza_id IS NOT NULL;
 
+/*
+ * The last message stored from a room (its history is asked for from
+ * then on at the next join): looked up by the room's bare JID,
+ * lower-cased, newest id first. Partial: only groupchat rows.
+ */
+CREATE INDEX xmpp_rx_queue_groupchat_room
+	ON @extschema@.xmpp_rx_queue (
+		pg_catalog.lower(pg_catalog.split_part(message_from, '/', 1)), id)
+	WHERE message_type OPERATOR(pg_catalog.=) 'groupchat';
+
 /* ------------------------------------------------ waking the worker */
 
 CREATE TRIGGER xmpp_rooms_wake
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.xmpp_rooms
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.jabclnd_wake_at_commit();
+
+/* ----------------------------------------------------------------- rooms status */
+
+/*
+ * One line per row of xmpp_rooms the worker serves: state is joining,
+ * joined, error or disabled. README.md, "Rooms", says what each means.
+ */
+CREATE FUNCTION @extschema@.jabclnd_worker_rooms(
+	OUT room_jid text,
+	OUT state text,
+	OUT nick text,
+	OUT since timestamptz,
+	OUT last_error text,
+	OUT retry_at timestamptz)
+RETURNS SETOF record
+LANGUAGE c STRICT
+AS 'MODULE_PATHNAME', 'jabclnd_worker_rooms';
+
+COMMENT ON FUNCTION @extschema@.jabclnd_worker_rooms() IS
+	'the rooms'' states from shared memory; see jabclnd_rooms()';
+
+CREATE FUNCTION @extschema@.jabclnd_rooms(
+	OUT room_jid text,
+	OUT state text,
+	OUT nick text,
+	OUT since timestamptz,
+	OUT last_error text,
+	OUT retry_at timestamptz)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+/* SECURITY DEFINER, pinned search_path: as jabclnd_status(). */
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.* FROM @extschema@.jabclnd_worker_rooms() r
+$$;
+
+COMMENT ON FUNCTION @extschema@.jabclnd_rooms() IS
+	'one row per room of xmpp_rooms: the worker''s state in it, the nick, the last error, the next try';
+
+REVOKE ALL ON FUNCTION @extschema@.jabclnd_worker_rooms() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.jabclnd_rooms() FROM PUBLIC;
 
 /* ------------------------------------------------------------ privileges */
 
@@ -120,6 +172,10 @@ BEGIN
 	END IF;
 	EXECUTE pg_catalog.format('GRANT SELECT, INSERT (room_jid, password, enabled) '
 		'ON @extschema@.xmpp_rooms TO %I', worker_role);
+	/* The rooms' last messages and subjects, and the stanza-ids of what is stored. */
+	EXECUTE pg_catalog.format('GRANT SELECT (insert_timestamp, message_from, message_type, '
+		'message_subject, message_body, stanza_id) ON @extschema@.xmpp_rx_queue TO %I',
+		worker_role);
 END
 $grant$;
 

@@ -266,6 +266,16 @@ CREATE INDEX xmpp_rx_queue_stanza_id
 	WHERE stanza_id IS NOT NULL;
 
 /*
+ * The last message stored from a room (its history is asked for from
+ * then on at the next join): looked up by the room's bare JID,
+ * lower-cased, newest id first. Partial: only groupchat rows.
+ */
+CREATE INDEX xmpp_rx_queue_groupchat_room
+	ON @extschema@.xmpp_rx_queue (
+		pg_catalog.lower(pg_catalog.split_part(message_from, '/', 1)), id)
+	WHERE message_type OPERATOR(pg_catalog.=) 'groupchat';
+
+/*
  * A received message that xmpp_rx_queue refuses for good (a trigger that
  * raises, a constraint someone added) is stored here with the error
  * instead, and acknowledged to the server: it is not lost, and nothing
@@ -510,6 +520,48 @@ $$;
 COMMENT ON FUNCTION @extschema@.jabclnd_status() IS
 	'one row: the worker''s connection state, last error, counters since it started, and the pending tx queue';
 
+/* ----------------------------------------------------------------- rooms status */
+
+/*
+ * One line per row of xmpp_rooms the worker serves: state is joining,
+ * joined, error or disabled. README.md, "Rooms", says what each means.
+ */
+CREATE FUNCTION @extschema@.jabclnd_worker_rooms(
+	OUT room_jid text,
+	OUT state text,
+	OUT nick text,
+	OUT since timestamptz,
+	OUT last_error text,
+	OUT retry_at timestamptz)
+RETURNS SETOF record
+LANGUAGE c STRICT
+AS 'MODULE_PATHNAME', 'jabclnd_worker_rooms';
+
+COMMENT ON FUNCTION @extschema@.jabclnd_worker_rooms() IS
+	'the rooms'' states from shared memory; see jabclnd_rooms()';
+
+CREATE FUNCTION @extschema@.jabclnd_rooms(
+	OUT room_jid text,
+	OUT state text,
+	OUT nick text,
+	OUT since timestamptz,
+	OUT last_error text,
+	OUT retry_at timestamptz)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+/* SECURITY DEFINER, pinned search_path: as jabclnd_status(). */
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.* FROM @extschema@.jabclnd_worker_rooms() r
+$$;
+
+COMMENT ON FUNCTION @extschema@.jabclnd_rooms() IS
+	'one row per room of xmpp_rooms: the worker''s state in it, the nick, the last error, the next try';
+
+REVOKE ALL ON FUNCTION @extschema@.jabclnd_worker_rooms() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.jabclnd_rooms() FROM PUBLIC;
+
 /* ------------------------------------------------------------ privileges */
 
 /*
@@ -550,8 +602,9 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT SELECT ON @extschema@.xmpp_accounts TO %I', worker_role);
 	EXECUTE pg_catalog.format('GRANT SELECT, UPDATE (submission_timestamp, submission_failed, '
 		'submission_info, submission_attempts) ON @extschema@.xmpp_tx_queue TO %I', worker_role);
-	EXECUTE pg_catalog.format('GRANT INSERT, SELECT (id) ON @extschema@.xmpp_rx_queue TO %I',
-		worker_role);
+	EXECUTE pg_catalog.format('GRANT INSERT, SELECT (id, insert_timestamp, message_from, '
+		'message_type, message_subject, message_body, stanza_id) ON @extschema@.xmpp_rx_queue '
+		'TO %I', worker_role);
 	EXECUTE pg_catalog.format('GRANT SELECT (login, enabled, available), '
 		'UPDATE (available, available_timestamp) ON @extschema@.openfire_users TO %I', worker_role);
 	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.xmpp_presence '

@@ -27,6 +27,7 @@ int jabclnd_log_level = XMPP_LOG_WARN;
 int jabclnd_subscriptions = SUBSCRIPTIONS_OPENFIRE_USERS;
 bool jabclnd_away_is_available = true;
 int jabclnd_receive_from = RECEIVE_ANYONE;
+int jabclnd_room_invitations = ROOM_INVITATIONS_IGNORE;
 
 static const struct config_enum_entry tls_options[] = {
     {"required", TLS_REQUIRED, false},
@@ -46,6 +47,12 @@ static const struct config_enum_entry receive_options[] = {
     {"anyone", RECEIVE_ANYONE, false},
     {"roster", RECEIVE_ROSTER, false},
     {"openfire_users", RECEIVE_OPENFIRE_USERS, false},
+    {nullptr, 0, false},
+};
+
+static const struct config_enum_entry room_invitation_options[] = {
+    {"ignore", ROOM_INVITATIONS_IGNORE, false},
+    {"accept", ROOM_INVITATIONS_ACCEPT, false},
     {nullptr, 0, false},
 };
 
@@ -176,6 +183,13 @@ define_settings(void)
 	    "Messages not stored are counted in jabclnd_status().messages_ignored.",
 	    &jabclnd_receive_from, RECEIVE_ANYONE, receive_options, PGC_SIGHUP, 0, nullptr, nullptr,
 	    nullptr);
+
+	DefineCustomEnumVariable(
+	    "jabclnd.room_invitations", "What an invitation to a group chat room does.",
+	    "ignore: nothing; accept: an invitation from a contact on the bot's roster adds the "
+	    "room to xmpp_rooms, and the worker joins it.",
+	    &jabclnd_room_invitations, ROOM_INVITATIONS_IGNORE, room_invitation_options, PGC_SIGHUP, 0,
+	    nullptr, nullptr, nullptr);
 
 	MarkGUCPrefixReserved("jabclnd");
 }

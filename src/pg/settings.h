@@ -29,6 +29,12 @@ enum ReceivePolicy
 	RECEIVE_OPENFIRE_USERS /* only from enabled openfire_users */
 };
 
+enum RoomInvitations
+{
+	ROOM_INVITATIONS_IGNORE, /* an invitation to a room changes nothing */
+	ROOM_INVITATIONS_ACCEPT  /* from a contact on the roster: the room goes into xmpp_rooms */
+};
+
 enum XmppLogLevel
 {
 	XMPP_LOG_DEBUG,
@@ -55,6 +61,7 @@ extern int jabclnd_log_level;
 extern int jabclnd_subscriptions;
 extern bool jabclnd_away_is_available;
 extern int jabclnd_receive_from;
+extern int jabclnd_room_invitations;
 
 /* Defines every setting; called once from _PG_init. */
 void define_settings(void);

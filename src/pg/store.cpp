@@ -38,6 +38,8 @@ struct Plans
 	SPIPlanPtr reset_resources;
 	SPIPlanPtr write_resource;
 	SPIPlanPtr delete_resource;
+	SPIPlanPtr rooms;
+	SPIPlanPtr add_room;
 };
 
 static Plans plans = {};
@@ -88,8 +90,11 @@ store_schema_version(void)
 static SPIPlanPtr
 prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 {
-	/* psprintf: a long schema name must not cut the statement short. */
-	const char *sql = psprintf(format, schema, schema);
+	/*
+	 * Every %s of `format` is the schema (a statement names at most four
+	 * objects); psprintf, so that a long schema name never cuts it short.
+	 */
+	const char *sql = psprintf(format, schema, schema, schema, schema);
 	SPIPlanPtr plan;
 
 	plan = SPI_prepare(sql, nargs, argtypes);
@@ -107,7 +112,8 @@ forget_plans(void)
 	SPIPlanPtr *all[] = {&plans.account,         &plans.claim,          &plans.mark_sent,
 	                     &plans.mark_failed,     &plans.insert_rx,      &plans.set_aside_rx,
 	                     &plans.logins,          &plans.reset_presence, &plans.set_presence,
-	                     &plans.reset_resources, &plans.write_resource, &plans.delete_resource};
+	                     &plans.reset_resources, &plans.write_resource, &plans.delete_resource,
+	                     &plans.rooms,           &plans.add_room};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -159,10 +165,11 @@ static Schema
 ensure_plans(void)
 {
 	Oid extension;
-	Oid claim_types[] = {INT4OID, INT8OID, INT8OID};
+	Oid claim_types[] = {INT4OID, INT8OID, INT8OID, TEXTARRAYOID};
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
-	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid add_room_types[] = {TEXTOID, TEXTOID};
 	Oid set_aside_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Oid presence_types[] = {TEXTOID, BOOLOID};
 	Oid resource_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
@@ -221,6 +228,8 @@ ensure_plans(void)
 	            "+ coalesce(octet_length(message_body)::int8, 0) AS text_bytes "
 	            "FROM %s.xmpp_tx_queue "
 	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
+	            "AND (message_type IS DISTINCT FROM 'groupchat' "
+	            "OR NOT coalesce(lower(message_to) = ANY($4), false)) "
 	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
 	            "UPDATE %s.xmpp_tx_queue q "
 	            "SET submission_attempts = q.submission_attempts + 1 "
@@ -233,7 +242,7 @@ ensure_plans(void)
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_subject END, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_body END",
-	            3, claim_types);
+	            4, claim_types);
 	plans.mark_sent = prepare(schema,
 	                          "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
 	                          "WHERE id = ANY($1) AND submission_timestamp IS NULL",
@@ -242,11 +251,21 @@ ensure_plans(void)
 	                            "UPDATE %s.xmpp_tx_queue SET submission_failed = true, "
 	                            "submission_info = $2 WHERE id = $1",
 	                            2, failed_types);
-	plans.insert_rx = prepare(schema,
-	                          "INSERT INTO %s.xmpp_rx_queue (message_stanza, message_from, "
-	                          "message_type, message_id, message_subject, message_body) "
-	                          "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-	                          6, rx_types);
+	/*
+	 * A room's history at a join may repeat what is stored already: the
+	 * room's stanza-id ($7) recognises it, in the room (the bare JID of the
+	 * sender) that gave it; the partial index xmpp_rx_queue_stanza_id
+	 * finds it. Then nothing is inserted, and there is no id to announce.
+	 */
+	plans.insert_rx =
+	    prepare(schema,
+	            "INSERT INTO %s.xmpp_rx_queue (message_stanza, message_from, "
+	            "message_type, message_id, message_subject, message_body, stanza_id) "
+	            "SELECT $1, $2, $3, $4, $5, $6, $7 "
+	            "WHERE $7 IS NULL OR NOT EXISTS (SELECT FROM %s.xmpp_rx_queue q "
+	            "WHERE lower(split_part(q.message_from, '/', 1)) = lower(split_part($2, '/', 1)) "
+	            "AND q.stanza_id = $7) RETURNING id",
+	            7, rx_types);
 	plans.set_aside_rx = prepare(schema,
 	                             "INSERT INTO %s.xmpp_rx_set_aside (message_stanza, message_from, "
 	                             "message_id, error) VALUES ($1, $2, $3, $4)",
@@ -273,6 +292,28 @@ ensure_plans(void)
 	            5, resource_types);
 	plans.delete_resource = prepare(
 	    schema, "DELETE FROM %s.xmpp_presence WHERE jid = $1 AND resource = $2", 2, resource_types);
+	/*
+	 * The rooms, each with when its last message was stored (history is
+	 * asked for from then on) and its last subject stored (the room sends
+	 * it again at every join): both through xmpp_rx_queue_groupchat_room,
+	 * newest first.
+	 */
+	plans.rooms = prepare(schema,
+	                      "SELECT r.room_jid, r.nick, r.password, r.enabled, r.create_room, "
+	                      "(SELECT q.insert_timestamp FROM %s.xmpp_rx_queue q "
+	                      "WHERE lower(split_part(q.message_from, '/', 1)) = lower(r.room_jid) "
+	                      "AND q.message_type = 'groupchat' ORDER BY q.id DESC LIMIT 1), "
+	                      "(SELECT q.message_subject FROM %s.xmpp_rx_queue q "
+	                      "WHERE lower(split_part(q.message_from, '/', 1)) = lower(r.room_jid) "
+	                      "AND q.message_type = 'groupchat' AND q.message_subject IS NOT NULL "
+	                      "AND q.message_body IS NULL ORDER BY q.id DESC LIMIT 1) "
+	                      "FROM %s.xmpp_rooms r ORDER BY r.insert_timestamp, r.room_jid",
+	                      0, nullptr);
+	/* ON CONFLICT: a row for the room, in any case (its unique index on lower(room_jid)). */
+	plans.add_room = prepare(schema,
+	                         "INSERT INTO %s.xmpp_rooms (room_jid, password, enabled) "
+	                         "VALUES ($1, $2, true) ON CONFLICT DO NOTHING",
+	                         2, add_room_types);
 	plans.extension = extension;
 	return Schema::ready;
 }
@@ -402,6 +443,38 @@ struct LoadAccountArgs
 	TablesSnapshot *snapshot;
 };
 
+static bool
+bool_column(HeapTuple tuple, int column)
+{
+	bool isnull;
+	Datum value = SPI_getbinval(tuple, SPI_tuptable->tupdesc, column, &isnull);
+	return !isnull && DatumGetBool(value);
+}
+
+/* Every row of xmpp_rooms, in the same unit as the account: one consistent look. */
+static void
+load_rooms(MemoryContext results, TablesSnapshot *snapshot)
+{
+	if (SPI_execute_plan(plans.rooms, nullptr, nullptr, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "jabclnd: reading xmpp_rooms failed");
+	snapshot->room_count = static_cast<int>(SPI_processed);
+	snapshot->rooms = static_cast<RoomsRow *>(
+	    MemoryContextAllocZero(results, sizeof(RoomsRow) * (SPI_processed + 1)));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple tuple = SPI_tuptable->vals[i];
+		RoomsRow *room = &snapshot->rooms[i];
+		room->room_jid = copy_column(results, tuple, 1);
+		room->nick = copy_column(results, tuple, 2);
+		room->password = copy_column(results, tuple, 3);
+		room->enabled = bool_column(tuple, 4);
+		room->create_room = bool_column(tuple, 5);
+		/* A timestamptz is an int8 of microseconds: 0 stands for none (no message is that old). */
+		room->last_stored = int64_column(tuple, 6);
+		room->last_subject = copy_column(results, tuple, 7);
+	}
+}
+
 static void
 load_account_body(void *arg)
 {
@@ -446,6 +519,7 @@ load_account_body(void *arg)
 	    MemoryContextAllocZero(args->results, sizeof(char *) * (SPI_processed + 1)));
 	for (uint64 i = 0; i < SPI_processed; i++)
 		snapshot->logins[i] = copy_column(args->results, SPI_tuptable->vals[i], 1);
+	load_rooms(args->results, snapshot);
 }
 
 bool
@@ -463,6 +537,8 @@ struct ClaimArgs
 	int limit;
 	int64 after_id;
 	int64 max_text_bytes;
+	const char *const *waiting_rooms;
+	int waiting_count;
 	Oid installation;
 	TxRow **rows;
 	int *row_count;
@@ -473,8 +549,13 @@ static void
 claim_body(void *arg)
 {
 	ClaimArgs *args = static_cast<ClaimArgs *>(arg);
-	Datum arguments[3] = {Int32GetDatum(args->limit), Int64GetDatum(args->after_id),
-	                      Int64GetDatum(args->max_text_bytes)};
+	Datum *rooms = static_cast<Datum *>(palloc(sizeof(Datum) * (args->waiting_count + 1)));
+	for (int i = 0; i < args->waiting_count; i++)
+		rooms[i] = CStringGetTextDatum(args->waiting_rooms[i]);
+	ArrayType *waiting =
+	    construct_array(rooms, args->waiting_count, TEXTOID, -1, false, TYPALIGN_INT);
+	Datum arguments[4] = {Int32GetDatum(args->limit), Int64GetDatum(args->after_id),
+	                      Int64GetDatum(args->max_text_bytes), PointerGetDatum(waiting)};
 
 	*args->row_count = 0;
 	*args->rows = nullptr;
@@ -512,10 +593,11 @@ claim_body(void *arg)
 
 bool
 store_claim_batch(MemoryContext results, int limit, int64_t after_id, int64_t max_text_bytes,
-                  uint32_t installation, TxRow **rows, int *row_count, bool *stale)
+                  const char *const *waiting_rooms, int waiting_count, uint32_t installation,
+                  TxRow **rows, int *row_count, bool *stale)
 {
-	ClaimArgs args = {results,      limit, after_id,  max_text_bytes,
-	                  installation, rows,  row_count, stale};
+	ClaimArgs args = {results,       limit,        after_id, max_text_bytes, waiting_rooms,
+	                  waiting_count, installation, rows,     row_count,      stale};
 	/*
 	 * A claim only counts an attempt: if a crash loses that, the row is
 	 * tried once more than jabclnd.max_attempts. Not waiting for its flush
@@ -593,8 +675,8 @@ write_resource(const ResourceRow *row)
 static void
 insert_received(const RxRow *row, StringInfo payload)
 {
-	Datum arguments[6];
-	char nulls[7] = "      ";
+	Datum arguments[7];
+	char nulls[8] = "       ";
 
 	arguments[0] = text_or_null(row->stanza, &nulls[0]);
 	arguments[1] = text_or_null(row->from, &nulls[1]);
@@ -602,6 +684,7 @@ insert_received(const RxRow *row, StringInfo payload)
 	arguments[3] = text_or_null(row->id, &nulls[3]);
 	arguments[4] = text_or_null(row->subject, &nulls[4]);
 	arguments[5] = text_or_null(row->body, &nulls[5]);
+	arguments[6] = text_or_null(row->stanza_id, &nulls[6]);
 	if (SPI_execute_plan(plans.insert_rx, arguments, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "jabclnd: inserting into xmpp_rx_queue failed");
 	if (SPI_processed == 0)
@@ -976,4 +1059,35 @@ store_received(const RxRow *rows, int count, bool transient_is_final, int *set_a
 	/* Right after the commit: XactLastCommitEnd is still this unit's. */
 	*replicated = !ok || commit_replicated(&args);
 	return ok;
+}
+
+/* ------------------------------------------------------------- rooms */
+
+struct AddRoomArgs
+{
+	const char *room_jid;
+	const char *password;
+};
+
+static void
+add_room_body(void *arg)
+{
+	const AddRoomArgs *args = static_cast<const AddRoomArgs *>(arg);
+	Datum arguments[2];
+	char nulls[3] = "  ";
+
+	if (ensure_plans() != Schema::ready)
+		return;
+	arguments[0] = CStringGetTextDatum(args->room_jid);
+	arguments[1] = text_or_null(args->password, &nulls[1]);
+	if (SPI_execute_plan(plans.add_room, arguments, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "jabclnd: inserting into xmpp_rooms failed");
+}
+
+bool
+store_add_room(const char *room_jid, const char *password)
+{
+	AddRoomArgs args = {room_jid, password};
+	return run_unit("adding an invited room to xmpp_rooms", Durability::flushed, add_room_body,
+	                &args);
 }

@@ -65,6 +65,8 @@ struct RxRow
 	const char *id;
 	const char *subject;
 	const char *body;
+	/* A room's XEP-0359 stanza-id: not stored again if the room already has a row with it. */
+	const char *stanza_id;
 };
 
 /* A change of openfire_users.available. */
@@ -104,7 +106,22 @@ struct Outcomes
 	int resource_count;
 };
 
-/* What the worker reads at each wake: the extension, the account, the enabled logins. */
+/*
+ * A row of xmpp_rooms, with two facts of xmpp_rx_queue about the room:
+ * when the last message from it was stored, and the last subject stored.
+ */
+struct RoomsRow
+{
+	char *room_jid;
+	char *nick;     /* NULL: the account's local part */
+	char *password; /* NULL: none */
+	bool enabled;
+	bool create_room;
+	int64_t last_stored; /* TimestampTz of the last stored groupchat message, 0 if none */
+	char *last_subject;  /* NULL: no subject stored */
+};
+
+/* What the worker reads at each wake: the extension, the account, the enabled logins, the rooms. */
 struct TablesSnapshot
 {
 	TablesFound tables;
@@ -113,6 +130,8 @@ struct TablesSnapshot
 	AccountRow account;
 	char **logins; /* lower-cased logins of the enabled openfire_users */
 	int login_count;
+	RoomsRow *rooms; /* every row of xmpp_rooms */
+	int room_count;
 };
 
 /*
@@ -129,11 +148,15 @@ bool store_load_account(MemoryContext results, TablesSnapshot *snapshot);
  * Claims up to `limit` pending rows with an id above `after_id` (the rows
  * still in flight stay pending until the server confirms them), oldest
  * first, counting the attempt. The text of a row larger than
- * `max_text_bytes` is not read: only its size. Claims nothing, and sets
+ * `max_text_bytes` is not read: only its size. Rows of type groupchat to
+ * one of `waiting_rooms` (bare JIDs, lower-cased) are not claimed: their
+ * room is not joined yet, and a claim would count an attempt for nothing.
+ * Claims nothing, and sets
  * `*stale`, when the extension is no longer `installation`.
  */
 bool store_claim_batch(MemoryContext results, int limit, int64_t after_id, int64_t max_text_bytes,
-                       uint32_t installation, TxRow **rows, int *row_count, bool *stale);
+                       const char *const *waiting_rooms, int waiting_count, uint32_t installation,
+                       TxRow **rows, int *row_count, bool *stale);
 /* Marks sent and failed rows, and mirrors presence into openfire_users and xmpp_presence. */
 bool store_record(const Outcomes *outcomes);
 /*
@@ -150,6 +173,12 @@ bool store_record(const Outcomes *outcomes);
  */
 bool store_received(const RxRow *rows, int count, bool transient_is_final, int *set_aside,
                     bool *replicated);
+
+/*
+ * Adds the room of an accepted invitation to xmpp_rooms (enabled, with its
+ * password if any); nothing if a row for it exists already, in any case.
+ */
+bool store_add_room(const char *room_jid, const char *password);
 
 /* The message of the last failed call. */
 const char *store_last_error(void);

@@ -230,6 +230,7 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	handshake_broken = false;
 	login_deadline_ = 0;
 	pipeline_.connection_lost(reason);
+	rooms_.connection_lost(now);
 	ping_id_.clear();
 	/* Offline, we no longer know who is online: every flag we set goes back to false. */
 	mirror_.stop();
@@ -284,6 +285,7 @@ Worker::take_events(TimestampTz now)
 		publish(WS_ONLINE, "");
 		/* jabclnd.away_is_available is read here: a change applies from the next login. */
 		mirror_.start(session_.bound_jid(), subscription_policy(), jabclnd_away_is_available);
+		rooms_.connected(session_.bound_jid(), session_.id_token(), now);
 		ereport(LOG, (errmsg("jabclnd: logged in as %s", session_.bound_jid().c_str())));
 	}
 	/*
@@ -303,6 +305,8 @@ Worker::take_events(TimestampTz now)
 			next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
 		}
 	}
+	/* The rooms' answers and presence first: a message below may come from a room just joined. */
+	follow_rooms(events, now);
 	for (const session::Ending &ending : events.endings)
 		connection_ended(ending, now);
 
@@ -310,17 +314,21 @@ Worker::take_events(TimestampTz now)
 	uint64_t ignored = 0;
 	for (session::IncomingMessage &message : events.messages)
 	{
+		/* The rooms classify every message first: they chose their senders themselves. */
+		if (room_message(message, now, &ignored))
+			continue;
 		/* An invitation to a room without a text of its own: the rooms' business, not a row. */
 		if (!message.has_body && !message.has_subject)
 			continue;
 		if (mirror_.accepts_message_from(message.from, senders))
-			received_.push_back(std::move(message));
+			received_.push_back(ReceivedMessage{std::move(message), std::string()});
 		else
 			ignored++;
 	}
 	if (ignored > 0)
 		shared_state_count_ignored(ignored);
 	follow_presence(events);
+	drive_rooms(now);
 }
 
 /*
@@ -349,8 +357,9 @@ Worker::follow_presence(session::Events &events)
 
 /*
  * XEP-0199 pings to the server: a connection that does not answer within
- * jabclnd.ping_interval is dead, whatever TCP thinks. A batch in flight is
- * its own ping.
+ * jabclnd.ping_interval is dead, whatever TCP thinks. A barrier unanswered is
+ * its own ping; a batch that waits only for a room's echo is not (the
+ * room, not the server, answers that).
  */
 void
 Worker::keep_alive(TimestampTz now)
@@ -368,7 +377,9 @@ Worker::keep_alive(TimestampTz now)
 		               std::to_string(jabclnd_ping_interval_ms / 1000) + " s)");
 		return;
 	}
-	if (ping_id_.empty() && pipeline_.batches_in_flight() == 0 && now >= next_ping_)
+	/* Echoes missing past their deadline: those rows are pending again (send_pipeline.h). */
+	pipeline_.expire_echoes(now);
+	if (ping_id_.empty() && pipeline_.barrier_deadline() == 0 && now >= next_ping_)
 	{
 		ping_id_ = session_.send_ping();
 		ping_deadline_ = after_ms(now, jabclnd_ping_interval_ms);

@@ -87,6 +87,7 @@ Worker::reload_settings()
 	pfree(database);
 	pfree(role);
 	mirror_.set_policy(subscription_policy());
+	rooms_.set_settings(room_settings());
 	session_.set_log_level(jabclnd_log_level);
 	tables_wanted_ = true;
 	/*
@@ -183,6 +184,7 @@ Worker::look_at_tables(TimestampTz now)
 		publish(offline_state_, offline_error_.c_str());
 	if (tables == TablesFound::present)
 		pipeline_.rows_may_be_pending();
+	set_room_rows(snapshot, now);
 }
 
 /*
@@ -312,13 +314,15 @@ Worker::record_received()
 	std::vector<RxRow> received(received_.size());
 	for (size_t i = 0; i < received_.size(); i++)
 	{
-		const session::IncomingMessage &m = received_[i];
+		const session::IncomingMessage &m = received_[i].message;
+		const std::string &stanza_id = received_[i].stanza_id;
 		received[i] = RxRow{m.stanza.c_str(),
 		                    m.from.empty() ? nullptr : m.from.c_str(),
 		                    m.type.c_str(),
 		                    m.id.empty() ? nullptr : m.id.c_str(),
 		                    m.has_subject ? m.subject.c_str() : nullptr,
-		                    m.has_body ? m.body.c_str() : nullptr};
+		                    m.has_body ? m.body.c_str() : nullptr,
+		                    stanza_id.empty() ? nullptr : stanza_id.c_str()};
 	}
 	int set_aside = 0;
 	bool replicated = true;
@@ -417,7 +421,9 @@ Worker::wait(TimestampTz now)
 		sooner(barrier == 0 ? next_ping_ : barrier);
 		if (!ping_id_.empty())
 			sooner(ping_deadline_);
+		sooner(pipeline_.echo_deadline());
 	}
+	sooner(rooms_.next_wake());
 	/* Outcomes left over only because the database failed: retry when it is due. */
 	if (outcomes_pending())
 		sooner(database_retry_);

@@ -17,6 +17,7 @@
 
 #include "pg/database_wait.h"
 #include "pg/reload_wait.h"
+#include "pg/room_status.h"
 #include "pg/settings.h"
 
 extern "C"
@@ -89,6 +90,8 @@ on_worker_exit(int, Datum)
 		{
 		}
 	}
+	/* No worker, no room: jabclnd_rooms() must not show the last worker's states as current. */
+	room_status_publish(nullptr, 0);
 	shared_state_unregister_worker();
 }
 

@@ -40,9 +40,11 @@ Worker::send_row(const TxRow &row)
 		return problem;
 	}
 
+	const std::string type = row.type ? row.type : "chat";
+	if (type == "groupchat")
+		return send_groupchat_row(row, id, stable_id);
 	const std::string subject = row.subject ? row.subject : "";
 	const std::string body = row.body ? row.body : "";
-	const std::string type = row.type ? row.type : "chat";
 	std::string problem = stanza::check_message_parts(
 	    row.to, type, row.subject ? &subject : nullptr, row.body ? &body : nullptr);
 	if (problem.empty())
@@ -68,9 +70,15 @@ Worker::send_batch(TimestampTz now)
 	int count = 0;
 	bool stale = false;
 
+	const std::vector<std::string> waiting = waiting_rooms();
+	std::vector<const char *> waiting_names;
+	for (const std::string &room : waiting)
+		waiting_names.push_back(room.c_str());
+
 	MemoryContextReset(results_);
-	if (!store_claim_batch(results_, limit, after_id, jabclnd_max_stanza_size, installation_, &rows,
-	                       &count, &stale))
+	if (!store_claim_batch(results_, limit, after_id, jabclnd_max_stanza_size, waiting_names.data(),
+	                       static_cast<int>(waiting_names.size()), installation_, &rows, &count,
+	                       &stale))
 	{
 		database_failed(now);
 		return;
@@ -86,7 +94,8 @@ Worker::send_batch(TimestampTz now)
 	pipeline_.begin_batch(after_id, count, limit, count > 0 ? rows[count - 1].id : 0);
 	for (int i = 0; i < count; i++)
 	{
-		std::string problem = pipeline_.out_of_attempts(rows[i].attempts, jabclnd_max_attempts);
+		std::string problem =
+		    pipeline_.out_of_attempts(rows[i].attempts, jabclnd_max_attempts, rows[i].id);
 		if (problem.empty())
 			problem = send_row(rows[i]);
 		if (!problem.empty())

@@ -19,7 +19,11 @@
  *          to claim;
  *   pump   libstrophe without blocking, and take its events;
  *   send   a claimed batch, followed by a ping (the "barrier"): its answer
- *          proves the server processed everything before it;
+ *          proves the server processed everything before it; a row to a
+ *          group chat room is proven by the room's echo instead;
+ *   rooms  (rooms.cpp) the rows of xmpp_rooms drive core/rooms.h; its
+ *          joins, leaves and self-pings go out, its states are published
+ *          for jabclnd_rooms();
  *   record the outcomes of sent rows with presence (one unit), and received
  *          messages (another), before the next pump, so nothing is
  *          acknowledged that is not committed.
@@ -31,6 +35,7 @@
 
 #include "core/backoff.h"
 #include "core/presence.h"
+#include "core/rooms.h"
 #include "core/send_pipeline.h"
 #include "xmpp/resolver.h"
 #include "xmpp/session.h"
@@ -70,6 +75,15 @@ ms_until(TimestampTz now, TimestampTz when)
 presence::Policy subscription_policy(void);
 /* jabclnd.receive_from as the presence mirror's rule for messages. */
 presence::Senders message_senders(void);
+/* The rooms' settings (jabclnd.room_invitations among them). */
+rooms::Settings room_settings(void);
+
+/* A received message waiting for record(), with what storing it needs beyond the stanza. */
+struct ReceivedMessage
+{
+	session::IncomingMessage message;
+	std::string stanza_id; /* a room's XEP-0359 stanza-id, "" if none */
+};
 
 class Worker
 {
@@ -103,6 +117,15 @@ class Worker
 	void wait(TimestampTz now);
 	void publish(WorkerState state, const char *error);
 	void follow_presence(session::Events &events);
+	void set_room_rows(const TablesSnapshot &snapshot, TimestampTz now);
+	void follow_rooms(session::Events &events, TimestampTz now);
+	bool room_message(session::IncomingMessage &message, TimestampTz now, uint64_t *ignored);
+	void drive_rooms(TimestampTz now);
+	void accept_invitation(const rooms::Action &action);
+	void publish_rooms(const std::vector<rooms::RoomStatus> &changes);
+	std::vector<std::string> waiting_rooms() const;
+	std::string send_groupchat_row(const TxRow &row, const std::string &id,
+	                               const std::string &stable_id);
 	int next_backoff_ms(Backoff &backoff);
 	/* Whether a batch may be claimed and sent now. */
 	bool claim_due(TimestampTz now) const
@@ -140,10 +163,11 @@ class Worker
 	pipeline::SendPipeline pipeline_;
 	uint32_t installation_ = 0; /* the extension the pipeline's rows belong to (its oid) */
 	presence::Mirror mirror_;
+	rooms::Rooms rooms_;
 	std::unique_ptr<resolver::Lookup> lookup_; /* the server's address, while a login starts */
 
 	/* Waiting for the next record(), beside the pipeline's outcomes. */
-	std::vector<session::IncomingMessage> received_;
+	std::vector<ReceivedMessage> received_;
 	int failed_receive_tries_ = 0; /* of storing received_, since it was last emptied */
 	std::vector<presence::Change> presence_changes_;
 	std::vector<presence::ResourceChange> resource_changes_;

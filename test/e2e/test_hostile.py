@@ -544,7 +544,9 @@ def test_the_worker_runs_as_its_own_role_with_only_the_grants_it_needs(online):
         ("xmpp_rooms", "INSERT", "enabled,password,room_jid"),
         ("xmpp_rx_queue", "INSERT", "id,insert_timestamp,message_body,message_from,message_id,"
                                     "message_stanza,message_subject,message_type,stanza_id"),
-        ("xmpp_rx_queue", "SELECT", "id"),
+        # The rooms' last messages and subjects, and the stanza-ids already stored.
+        ("xmpp_rx_queue", "SELECT", "id,insert_timestamp,message_body,message_from,"
+                                    "message_subject,message_type,stanza_id"),
         ("xmpp_tx_queue", "UPDATE", "submission_attempts,submission_failed,submission_info,"
                                     "submission_timestamp"),
     ], columns

@@ -17,6 +17,13 @@ What it records (appended by the client's thread, read by the test's):
                     priority, xml (see wait_presence)
   subscription_requests  JIDs that asked to subscribe to our presence
   roster_pushes     how many roster pushes (iq set from our server) arrived
+  groupchat         the messages of type groupchat (dicts as in messages, and
+                    stanza_id: the room's XEP-0359 stanza-id, or None); see
+                    join_room, send_groupchat, wait_groupchat
+
+Group chats (XEP-0045, slixmpp's xep_0045 plugin): join_room(room, nick)
+joins, and creates the room as an instant room if the join created it;
+the presences of the room's occupants land in presence_events as any other.
 
 auto_accept=True (the default) accepts subscription requests and subscribes
 back, as a user who trusts the other party would. initial_presence=False logs
@@ -58,6 +65,10 @@ class _Client(slixmpp.ClientXMPP):
         self.add_event_handler("ssl_invalid_chain", self._failed_tls)
         self.add_event_handler("stream_error", self._failed)
         self.add_event_handler("disconnected", self._disconnected)
+        self.register_plugin("xep_0045")
+        # Once in a room, xep_0045 stops the "presence" event for the room's JIDs (it sets
+        # the roster's ignore_updates): their presences are recorded from its own event.
+        self.add_event_handler("groupchat_presence", self._room_presence)
 
     async def _started(self, _event):
         await self.get_roster()
@@ -69,6 +80,10 @@ class _Client(slixmpp.ClientXMPP):
         self.peer._record_message(msg)
 
     def _presence(self, presence):
+        if presence.xml.find("{http://jabber.org/protocol/muc#user}x") is None:
+            self.peer._record_presence(presence)
+
+    def _room_presence(self, presence):
         self.peer._record_presence(presence)
 
     def _subscribe_request(self, presence):
@@ -100,6 +115,7 @@ class Peer:
         self.messages = []
         self.presences = []  # (from, type): type is available, unavailable, subscribe, ...
         self.presence_events = []
+        self.groupchat = []
         self.subscription_requests = []
         self.roster_pushes = 0
         self.error = None
@@ -256,6 +272,34 @@ class Peer:
             reply = e.iq
         return str(reply)
 
+    # -- group chats ---------------------------------------------------------------
+
+    def join_room(self, room, nick, timeout=10):
+        """Joins room as nick, and configures it as an instant room: Prosody keeps a room
+        the join created locked until its owner does (for a room that existed, the owner's
+        empty submission changes nothing). Returns the room's presence for us."""
+        occupant = f"{room}/{nick}"
+        self._call(self.client.plugin["xep_0045"].join_muc, slixmpp.JID(room), nick)
+        presence = self.wait_presence(
+            lambda p: p["from"] == occupant and p["type"] != "unavailable", timeout)
+        reply = self.iq(room, "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                        "<x xmlns='jabber:x:data' type='submit'/></query>", itype="set")
+        if "error" in reply and "forbidden" not in reply:
+            raise AssertionError(f"peer {self.jid}: could not unlock room {room}: {reply}")
+        return presence
+
+    def leave_room(self, room, nick):
+        self._call(self.client.send_presence, pto=f"{room}/{nick}", ptype="unavailable")
+
+    def send_groupchat(self, room, body, subject=None):
+        self._call(self.client.send_message, mto=room, mbody=body, msubject=subject,
+                   mtype="groupchat")
+
+    def wait_groupchat(self, predicate=None, timeout=10):
+        """The first groupchat message matching predicate; AssertionError after timeout."""
+        return self._wait("groupchat message", self.groupchat, predicate or (lambda m: True),
+                          timeout, lambda m: (m["from"], m["body"]))
+
     # -- receiving ---------------------------------------------------------------
 
     def _record_message(self, msg):
@@ -268,8 +312,13 @@ class Peer:
             "body": msg["body"],
             "xml": str(msg),
         }
+        if entry["type"] == "groupchat":
+            sid = msg.xml.find("{urn:xmpp:sid:0}stanza-id")
+            entry["stanza_id"] = sid.get("id") if sid is not None else None
         with self._lock:
             self.messages.append(entry)
+            if entry["type"] == "groupchat":
+                self.groupchat.append(entry)
 
     def _record_presence(self, presence):
         entry = {

@@ -160,7 +160,7 @@ SELECT indexes_are('xmpp_accounts', ARRAY['xmpp_accounts_pkey',
 	'xmpp_accounts_acc_jid_srv_host_port_key', 'xmpp_accounts_only_one_enabled']);
 SELECT indexes_are('xmpp_tx_queue', ARRAY['xmpp_tx_queue_pkey', 'xmpp_tx_queue_pending']);
 SELECT indexes_are('xmpp_rx_queue', ARRAY['xmpp_rx_queue_pkey', 'xmpp_rx_queue_insert_timestamp',
-	'xmpp_rx_queue_stanza_id']);
+	'xmpp_rx_queue_stanza_id', 'xmpp_rx_queue_groupchat_room']);
 SELECT indexes_are('openfire_users', ARRAY['openfire_users_pkey', 'openfire_users_login_lower']);
 -- Received messages by room and stanza-id, only those with one.
 SELECT has_index('xmpp_rx_queue', 'xmpp_rx_queue_stanza_id',
