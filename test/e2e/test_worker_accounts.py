@@ -207,6 +207,10 @@ def test_stalled_tls_handshake_is_abandoned_and_sigterm_still_works(db_online):
     try:
         query(db_online, "ALTER SYSTEM SET jabclnd.connect_timeout = '2s'")
         query(db_online, "SELECT pg_reload_conf()")
+        # pg_reload_conf() only signals the postmaster, which signals the worker: a login
+        # that starts before the worker reloads keeps the default 30 s deadline (one
+        # full run in five or so failed so).
+        time.sleep(1)
         query(db_online, "UPDATE xmpp_accounts SET port = %s WHERE acc_jid = %s",
               (server.port, BOT))
         s = wait_for("the login to be abandoned", lambda: (
