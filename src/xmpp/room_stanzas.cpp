@@ -24,9 +24,9 @@ namespace room_stanzas
 namespace
 {
 
-const char *const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
-const char *const NS_SID = "urn:xmpp:sid:0";
-const char *const NS_PING = "urn:xmpp:ping";
+using xml::NS_PING;
+using xml::NS_SID;
+using xml::NS_STANZAS;
 const char *const NS_DATA = "jabber:x:data";
 
 using xml::attribute;

@@ -31,10 +31,10 @@ namespace session
 namespace
 {
 
-const char *const NS_PING = "urn:xmpp:ping";
+using xml::NS_PING;
+using xml::NS_SID;
+using xml::NS_STANZAS;
 const char *const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
-const char *const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
-const char *const NS_SID = "urn:xmpp:sid:0";
 
 /*
  * Bounds on what piles up between two takes, so a flood cannot eat memory.

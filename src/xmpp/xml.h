@@ -15,6 +15,11 @@ struct _xmpp_stanza_t;
 namespace xml
 {
 
+/* Namespaces more than one file of src/xmpp reads or writes. */
+const char *const NS_PING = "urn:xmpp:ping";
+const char *const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const char *const NS_SID = "urn:xmpp:sid:0";
+
 /* The attribute's value, or "" when it is absent. */
 std::string attribute(_xmpp_stanza_t *stanza, const char *name);
 
