@@ -14,7 +14,7 @@
 
 MODULE_big = jabclnd
 EXTENSION = jabclnd
-DATA = sql/jabclnd--1.0.sql sql/jabclnd--1.1.sql sql/jabclnd--1.0--1.1.sql
+DATA = sql/jabclnd--1.0.sql sql/jabclnd--1.0--1.1.sql sql/jabclnd--1.1--1.2.sql
 PGFILEDESC = "jabclnd - XMPP client inside PostgreSQL"
 
 SRC_DIRS = src/pg src/xmpp src/core src/worker

@@ -1,11 +1,8 @@
 /*
  * jabclnd 1.0 -> 1.1: group chats. ALTER EXTENSION jabclnd UPDATE runs
- * this on a 1.0 installation; CREATE EXTENSION jabclnd runs
- * jabclnd--1.1.sql, which writes the same objects out in full. Both must
- * leave the same catalog: test/e2e/test_upgrade.py compares them object by
- * object, so an object added here goes there too, in the same place of its
- * table (a column added here comes last there as well) and with the same
- * grants.
+ * this on a 1.0 installation, and CREATE EXTENSION jabclnd runs it after
+ * jabclnd--1.0.sql (see jabclnd--1.1--1.2.sql for why there is only one
+ * install script).
  *
  * Added:
  *   xmpp_rooms             the rooms the account joins

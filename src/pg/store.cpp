@@ -52,7 +52,7 @@ static char last_error[1024];
  * statements name (the unit would fail on a missing column or table, again
  * and again), and a newer one may hold what they do not know of.
  */
-static const char SCHEMA_VERSION[] = "1.1";
+static const char SCHEMA_VERSION[] = "1.2";
 
 /* What ensure_plans() found in pg_extension. */
 enum class Schema

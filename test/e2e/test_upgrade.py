@@ -1,10 +1,12 @@
 """End-to-end: upgrading the extension the way users do, and the worker meanwhile.
 
-A cluster with jabclnd 1.0 installed and rows in every table; the library of 1.1
+A cluster with jabclnd 1.0 installed and rows in every table; the library of 1.2
 (installed and preloaded by test/run) refuses to serve it and says so; ALTER
 EXTENSION jabclnd UPDATE; the worker serves the tables by itself, every row is
 still there, and the schema is the same, object by object, as a fresh install
-of 1.1 in the same database.
+of 1.2 in the same database (which runs the same scripts: the comparison guards
+against a script that behaves differently on a table with rows, or an install
+script added later).
 
 The schemas are compared through the catalogs (schema_snapshot), not pg_dump:
 pg_dump writes an extension's objects as one CREATE EXTENSION line. The
@@ -21,7 +23,7 @@ from worker_helpers import (connect, query, scalar, status, use_account, wait_fo
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
 OLD = "1.0"
-NEW = "1.1"  # jabclnd.control's default_version, the one the library serves
+NEW = "1.2"  # jabclnd.control's default_version, the one the library serves
 
 # The extension's member objects, in any catalog: (classid, objid).
 MEMBERS = """
@@ -230,7 +232,7 @@ def test_update_from_1_0_keeps_every_row_and_equals_a_fresh_install(restore, pee
     assert extversion(conn) == OLD
     pending = fill_every_table(conn)
 
-    # The library serves 1.1 only: it waits, says what to do, and touches nothing.
+    # The library serves 1.2 only: it waits, says what to do, and touches nothing.
     mismatch = wait_state(conn, "schema_mismatch", timeout=20)
     assert "is at version 1.0" in mismatch["last_error"], mismatch
     assert "ALTER EXTENSION jabclnd UPDATE" in mismatch["last_error"], mismatch
@@ -264,7 +266,7 @@ def test_update_from_1_0_keeps_every_row_and_equals_a_fresh_install(restore, pee
     conn.commit()
     conn.autocommit = True
 
-    # The worker serves 1.1 by itself (the update wakes it), and sends what waited.
+    # The worker serves 1.2 by itself (the update wakes it), and sends what waited.
     alice = peer_factory(ALICE, ALICE_PASSWORD)
     online = wait_state(conn, "online", timeout=30)
     assert online["worker_pid"] == pid and online["last_error"] in (None, ""), online
@@ -299,20 +301,20 @@ def test_update_from_1_0_keeps_every_row_and_equals_a_fresh_install(restore, pee
                        submission_attempts=rows_after[row_id]["submission_attempts"])
         assert rows_after[row_id] == row, row_id
 
-    # The updated schema is a fresh 1.1, object by object.
+    # The updated schema is a fresh install, object by object.
     updated = schema_snapshot(conn)
     query(conn, "DROP EXTENSION jabclnd")
     query(conn, "CREATE EXTENSION jabclnd")
     assert extversion(conn) == NEW
     fresh = schema_snapshot(conn)
-    differences = schema_differences(updated, fresh, "1.0 + UPDATE", "fresh 1.1")
+    differences = schema_differences(updated, fresh, "1.0 + UPDATE", f"fresh {NEW}")
     assert not differences, "\n".join(differences)
     assert status(conn)["worker_pid"] == pid
     conn.close()
 
 
 def test_a_schema_newer_than_the_library_waits_for_its_library(restore, peer_factory):
-    """A schema the library does not know (here: 1.1 made to say 9.9) is refused with the
+    """A schema the library does not know (here: the current one made to say 9.9) is refused with the
     other hint, and served again, without a restart, as soon as the version matches."""
     conn = connect()
     query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
@@ -326,7 +328,7 @@ def test_a_schema_newer_than_the_library_waits_for_its_library(restore, peer_fac
         conn.commit()
         conn.autocommit = True
         mismatch = wait_state(conn, "schema_mismatch", timeout=20)
-        assert "is at version 9.9, newer than version 1.1" in mismatch["last_error"], mismatch
+        assert f"is at version 9.9, newer than version {NEW}" in mismatch["last_error"], mismatch
         assert "install the jabclnd library of version 9.9" in mismatch["last_error"], mismatch
         row = scalar(conn, "INSERT INTO xmpp_tx_queue (message_to, message_body) "
                            "VALUES (%s, 'upgrade: after 9.9') RETURNING id", (ALICE,))

@@ -1,6 +1,7 @@
 -- pgTAP: the jabclnd schema, object by object. Every table, view, column,
 -- type, NOT NULL, default, key, index, trigger and function of
--- sql/jabclnd--1.1.sql is asserted here.
+-- the extension (sql/jabclnd--1.0.sql and the update scripts after it) is
+-- asserted here.
 --
 -- Run in the worker's database (pg_prove -d jabclnd test/pgtap/*.sql). All
 -- of it happens in one transaction that is rolled back, so nothing persists,
@@ -276,8 +277,8 @@ SELECT is((SELECT extname FROM pg_extension e JOIN pg_depend d ON d.refobjid = e
 	'jabclnd'::name, 'openfire_users_view should belong to the extension');
 
 -- The version the library serves (src/pg/store.cpp) is the one CREATE EXTENSION installs.
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'jabclnd'), '1.1',
-	'CREATE EXTENSION jabclnd should install version 1.1');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'jabclnd'), '1.2',
+	'CREATE EXTENSION jabclnd should install version 1.2');
 
 SELECT * FROM finish();
 ROLLBACK;

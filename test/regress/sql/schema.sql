@@ -134,7 +134,7 @@ INSERT INTO xmpp_rooms (room_jid, insert_timestamp) VALUES ('r@muc.example.org',
 \set VERBOSITY default
 
 -- The extension is not relocatable and needs a superuser to install, at
--- every version; 1.0 is updated to 1.1 (jabclnd--1.0--1.1.sql).
+-- every version; 1.0 is updated to 1.1, then 1.2 (one script per step).
 SELECT name, version, superuser, relocatable, requires
   FROM pg_available_extension_versions WHERE name = 'jabclnd' ORDER BY version;
 SELECT source, target, path FROM pg_extension_update_paths('jabclnd')

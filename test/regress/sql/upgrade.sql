@@ -1,7 +1,7 @@
 --
 -- upgrade: jabclnd 1.0 as it was shipped, with rows, then ALTER EXTENSION
--- jabclnd UPDATE: the rows are kept and 1.1's objects are there.
--- (test/e2e/test_upgrade.py compares the result with a fresh 1.1, object by
+-- jabclnd UPDATE (through 1.1 to 1.2): the rows are kept and 1.1's objects are there.
+-- (test/e2e/test_upgrade.py compares the result with a fresh install, object by
 -- object, and shows the worker through it.)
 --
 SET client_min_messages = warning;
