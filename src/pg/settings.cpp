@@ -6,6 +6,11 @@
  * the WaitEventSet timeout must fit in a long, the backoff must be able to
  * double without overflow, a batch must fit in one SPI result.
  */
+#include "core/server_plan.h"
+
+#include <cstring>
+
+/* Last: see pg/pg.h. */
 #include "pg/pg.h"
 #include "pg/settings.h"
 
@@ -20,6 +25,7 @@ int jabclnd_tls = TLS_REQUIRED;
 char *jabclnd_tls_ca_file = nullptr;
 bool jabclnd_tls_verify = true;
 int jabclnd_connect_timeout_ms = 30000;
+char *jabclnd_dns_server = nullptr;
 int jabclnd_retry_min_delay_ms = 1000;
 int jabclnd_retry_max_delay_ms = 300000;
 int jabclnd_ping_interval_ms = 60000;
@@ -75,6 +81,43 @@ check_database_name(char **newval, void **, GucSource)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Why `text` is not a DNS server's address, in `problem` ("" if it is
+ * one). C++ stays in here (no PostgreSQL call, nothing thrown out), so
+ * that the check hook below keeps plain data only.
+ */
+static void
+describe_dns_server_problem(const char *text, char *problem, size_t size)
+{
+	try
+	{
+		std::string address;
+		int port = 0;
+		const std::string why = server_plan::parse_dns_server(text, &address, &port);
+		snprintf(problem, size, "%s", why.c_str());
+	}
+	catch (...)
+	{
+		snprintf(problem, size, "out of memory");
+	}
+}
+
+/* jabclnd.dns_server: empty, or an IP address with an optional port. */
+static bool
+check_dns_server(char **newval, void **, GucSource)
+{
+	char problem[256] = "";
+	if (*newval == nullptr || (*newval)[0] == '\0')
+		return true;
+	describe_dns_server_problem(*newval, problem, sizeof problem);
+	if (problem[0] == '\0')
+		return true;
+	GUC_check_errdetail("jabclnd.dns_server must be an IP address with an optional port "
+	                    "(192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353): %s.",
+	                    problem);
+	return false;
 }
 
 void
@@ -141,6 +184,11 @@ define_settings(void)
 	    "is abandoned and retried later.",
 	    &jabclnd_connect_timeout_ms, 30000, 1000, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	    nullptr, nullptr);
+
+	DefineCustomStringVariable(
+	    "jabclnd.dns_server", "DNS server for the XMPP server's SRV records and addresses.",
+	    "An IP address with an optional port; empty means the servers of /etc/resolv.conf.",
+	    &jabclnd_dns_server, "", PGC_SIGHUP, 0, check_dns_server, nullptr, nullptr);
 
 	DefineCustomIntVariable("jabclnd.retry_min_delay",
 	                        "First delay before logging in again after a failure.", nullptr,
