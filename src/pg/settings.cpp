@@ -6,13 +6,13 @@
  * the WaitEventSet timeout must fit in a long, the backoff must be able to
  * double without overflow, a batch must fit in one SPI result.
  */
-#include "core/server_plan.h"
-
-#include <cstring>
-
-/* Last: see pg/pg.h. */
 #include "pg/pg.h"
 #include "pg/settings.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
 
 char *jabclnd_database = nullptr;
 char *jabclnd_role = nullptr;
@@ -83,40 +83,69 @@ check_database_name(char **newval, void **, GucSource)
 	return true;
 }
 
-/*
- * Why `text` is not a DNS server's address, in `problem` ("" if it is
- * one). C++ stays in here (no PostgreSQL call, nothing thrown out), so
- * that the check hook below keeps plain data only.
- */
-static void
-describe_dns_server_problem(const char *text, char *problem, size_t size)
+/* A decimal port from 1 to 65535, and nothing after it. */
+static bool
+port_is_valid(const char *text)
 {
-	try
+	char *end = nullptr;
+	long port;
+
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	errno = 0;
+	port = strtol(text, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+/*
+ * Whether `text` is a DNS server's address: IPv4 with an optional :port,
+ * IPv6 bare or as [address]:port. The worker reads it with
+ * server_plan::parse_dns_server (core/server_plan.h), which takes the same
+ * forms; this check only lets a reload refuse a typo where it is written.
+ */
+static bool
+dns_server_is_valid(const char *text)
+{
+	unsigned char binary[sizeof(struct in6_addr)];
+	char address[INET6_ADDRSTRLEN];
+	const char *rest;
+	size_t length;
+	const bool bracketed = text[0] == '[';
+
+	if (inet_pton(AF_INET6, text, binary) == 1)
+		return true;
+	if (bracketed)
 	{
-		std::string address;
-		int port = 0;
-		const std::string why = server_plan::parse_dns_server(text, &address, &port);
-		snprintf(problem, size, "%s", why.c_str());
+		const char *close = strchr(text, ']');
+		if (close == nullptr)
+			return false;
+		length = close - text - 1;
+		text++;
+		rest = close + 1;
 	}
-	catch (...)
+	else
 	{
-		snprintf(problem, size, "out of memory");
+		const char *colon = strchr(text, ':');
+		length = colon ? static_cast<size_t>(colon - text) : strlen(text);
+		rest = text + length;
 	}
+	if (length >= sizeof address)
+		return false;
+	memcpy(address, text, length);
+	address[length] = '\0';
+	if (inet_pton(bracketed ? AF_INET6 : AF_INET, address, binary) != 1)
+		return false;
+	return rest[0] == '\0' || (rest[0] == ':' && port_is_valid(rest + 1));
 }
 
 /* jabclnd.dns_server: empty, or an IP address with an optional port. */
 static bool
 check_dns_server(char **newval, void **, GucSource)
 {
-	char problem[256] = "";
-	if (*newval == nullptr || (*newval)[0] == '\0')
-		return true;
-	describe_dns_server_problem(*newval, problem, sizeof problem);
-	if (problem[0] == '\0')
+	if (*newval == nullptr || (*newval)[0] == '\0' || dns_server_is_valid(*newval))
 		return true;
 	GUC_check_errdetail("jabclnd.dns_server must be an IP address with an optional port "
-	                    "(192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353): %s.",
-	                    problem);
+	                    "(192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353).");
 	return false;
 }
 
@@ -179,9 +208,10 @@ define_settings(void)
 	                         &jabclnd_tls_verify, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 
 	DefineCustomIntVariable(
-	    "jabclnd.connect_timeout", "Longest time a login may take.",
-	    "Covers the TCP connect, the TLS handshake and authentication; a login that takes longer "
-	    "is abandoned and retried later.",
+	    "jabclnd.connect_timeout", "Longest time one login attempt may take.",
+	    "Covers the TCP connect, the TLS handshake and authentication at one address, and each "
+	    "DNS lookup; an attempt that takes longer is abandoned for the next address, or retried "
+	    "later.",
 	    &jabclnd_connect_timeout_ms, 30000, 1000, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	    nullptr, nullptr);
 

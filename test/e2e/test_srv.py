@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from worker_helpers import (BOT, connect, query, send, status, use_account, wait_for,
-                            wait_state)
+from worker_helpers import (BOT, connect, query, reload_with, send, status, use_account,
+                            wait_for, wait_state)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -104,15 +104,6 @@ class DnsServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-
-
-def reload_with(conn, **settings):
-    for name, value in settings.items():
-        if value is None:
-            query(conn, f"ALTER SYSTEM RESET jabclnd.{name}")
-        else:
-            query(conn, f"ALTER SYSTEM SET jabclnd.{name} = %s", (value,))
-    query(conn, "SELECT pg_reload_conf()")
 
 
 class ServerLog:
