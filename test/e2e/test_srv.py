@@ -203,7 +203,9 @@ def test_every_address_of_every_target_is_tried_and_reported(dns):
                                 f"first.srv.test:{refused} (127.0.0.1): "), error
         assert f"dual.srv.test:{refused} (::1): " in error, error
         assert f"dual.srv.test:{refused} (127.0.0.1): " in error, error
-        assert error.count("Connection refused") == 3, error
+        # Refused on 127.0.0.1; on ::1 refused too, or unreachable on a machine without IPv6.
+        assert error.count("connection error: ") == 3, error
+        assert error.count("127.0.0.1): connection error: Connection refused") == 2, error
     finally:
         conn.close()
 
@@ -286,8 +288,8 @@ def test_a_configured_host_is_not_looked_up_by_srv_but_every_address_is_tried(dn
         log.wait_for("the login at the host's IPv4 address",
                      f"at dual.srv.test:{xmpp_port} (127.0.0.1)")
         text = log.text()
-        assert (f"dual.srv.test:{xmpp_port} (::1): connection error: Connection refused; "
-                f"trying dual.srv.test:{xmpp_port} (127.0.0.1)") in text, text
+        assert f"dual.srv.test:{xmpp_port} (::1): connection error: " in text, text
+        assert f"; trying dual.srv.test:{xmpp_port} (127.0.0.1)" in text, text
         assert "_xmpp-client" not in server.log(), server.log()
         assert "nowhere.srv.test" not in text
     finally:
