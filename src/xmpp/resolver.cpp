@@ -232,7 +232,12 @@ Resolver::srv_answers() const
 {
 	std::vector<server_plan::SrvAnswer> answers;
 	for (const std::unique_ptr<SrvSlot> &slot : srv_)
+	{
 		answers.push_back(slot->answer);
+		/* Asked for before every lookup answered: the caller stopped waiting. */
+		if (!slot->done)
+			answers.back().error = "could not look up " + slot->answer.name + ": no answer in time";
+	}
 	return answers;
 }
 

@@ -45,6 +45,7 @@ class Resolver
 	void look_up_srv(const std::vector<server_plan::SrvAnswer> &questions);
 	/* Whether every SRV lookup has answered; then srv_answers() has them. */
 	bool srv_done() const;
+	/* The answers; one still pending has an error that says so. */
 	std::vector<server_plan::SrvAnswer> srv_answers() const;
 
 	/* Starts looking up every address (IPv6 and IPv4) of `host`; forgets the previous one. */

@@ -140,7 +140,7 @@ def dns():
 
     yield start
     try:
-        reload_with(conn, dns_server=None, tls=None)
+        reload_with(conn, dns_server=None, tls=None, connect_timeout=None)
         query(conn, "DELETE FROM xmpp_accounts WHERE acc_jid = %s AND srv_host <> %s",
               (BOT, os.environ.get("XMPP_HOST", "127.0.0.1")))
         use_account(conn)
@@ -293,6 +293,37 @@ def test_a_configured_host_is_not_looked_up_by_srv_but_every_address_is_tried(dn
         assert "_xmpp-client" not in server.log(), server.log()
         assert "nowhere.srv.test" not in text
     finally:
+        conn.close()
+
+
+def test_a_silent_dns_server_blocks_neither_the_worker_nor_the_login(dns):
+    """A DNS server that never answers: the worker's loop goes on (DROP DATABASE's barrier is
+    answered at once), and after jabclnd.connect_timeout the login falls back to the domain
+    itself, as RFC 6120 says for a failed SRV lookup."""
+    xmpp_port = int(os.environ["XMPP_PORT"])
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    conn = connect()
+    try:
+        reload_with(conn, dns_server=f"127.0.0.1:{silent.getsockname()[1]}",
+                    connect_timeout="5s")
+        time.sleep(1)  # the reload reaches the worker before the login starts
+        log = ServerLog()
+        look_up_server(conn, port=xmpp_port)
+        wait_for("the worker to wait for the SRV answers",
+                 lambda: status(conn)["state"] == "connecting", timeout=10)
+        query(conn, "CREATE DATABASE jabclnd_dns_barrier")
+        started = time.monotonic()
+        query(conn, "DROP DATABASE jabclnd_dns_barrier")
+        assert time.monotonic() - started < 3, "DROP DATABASE waited on the worker"
+        log.wait_for("the login at the domain itself", f"at {DOMAIN}:{xmpp_port} (127.0.0.1)",
+                     timeout=30)
+        text = log.text()
+        assert (f"could not look up _xmpp-client._tcp.{DOMAIN}: no answer in time; "
+                "treated as no SRV records") in text, text
+        assert silent.recv(512, socket.MSG_DONTWAIT), "the worker never asked the silent server"
+    finally:
+        silent.close()
         conn.close()
 
 
