@@ -34,14 +34,17 @@ STROPHE_LIBS := $(shell pkg-config --libs libstrophe)
 # warnings (the C++17 `register` keyword among them) are not ours; our own
 # code is held to -Wall -Wextra. CI adds WERROR=1. Includes name their
 # world: #include "core/stanza.h", "pg/store.h".
-PG_CPPFLAGS = -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server) $(STROPHE_CFLAGS)
+PG_CPPFLAGS = -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server) $(STROPHE_CFLAGS) \
+	$(CARES_CFLAGS)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register $(if $(WERROR),-Werror)
 # Header dependencies: PGXS tracks them only in a server built with
 # --enable-depend, and an object built against an old class layout from
 # session.h crashes the worker. -MMD writes a .d beside each object.
 PG_CXXFLAGS += -MMD -MP
-# -lanl: getaddrinfo_a() (in libc itself since glibc 2.34; the stub library is harmless).
-SHLIB_LINK = $(STROPHE_LIBS) -lanl -lstdc++
+# c-ares (Debian: libc-ares-dev) looks up the XMPP server without blocking (src/xmpp/resolver.cpp).
+CARES_CFLAGS := $(shell pkg-config --cflags libcares)
+CARES_LIBS := $(or $(shell pkg-config --libs libcares),-lcares)
+SHLIB_LINK = $(STROPHE_LIBS) $(CARES_LIBS) -lstdc++
 # Only PostgreSQL's entry points are exported (see the map's comment).
 SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pg/exports.map
 

@@ -9,6 +9,11 @@
 #include "pg/pg.h"
 #include "pg/settings.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
 char *jabclnd_database = nullptr;
 char *jabclnd_role = nullptr;
 bool jabclnd_enabled = true;
@@ -20,6 +25,7 @@ int jabclnd_tls = TLS_REQUIRED;
 char *jabclnd_tls_ca_file = nullptr;
 bool jabclnd_tls_verify = true;
 int jabclnd_connect_timeout_ms = 30000;
+char *jabclnd_dns_server = nullptr;
 int jabclnd_retry_min_delay_ms = 1000;
 int jabclnd_retry_max_delay_ms = 300000;
 int jabclnd_ping_interval_ms = 60000;
@@ -75,6 +81,72 @@ check_database_name(char **newval, void **, GucSource)
 		return false;
 	}
 	return true;
+}
+
+/* A decimal port from 1 to 65535, and nothing after it. */
+static bool
+port_is_valid(const char *text)
+{
+	char *end = nullptr;
+	long port;
+
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	errno = 0;
+	port = strtol(text, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+/*
+ * Whether `text` is a DNS server's address: IPv4 with an optional :port,
+ * IPv6 bare or as [address]:port. The worker reads it with
+ * server_plan::parse_dns_server (core/server_plan.h), which takes the same
+ * forms; this check only lets a reload refuse a typo where it is written.
+ */
+static bool
+dns_server_is_valid(const char *text)
+{
+	unsigned char binary[sizeof(struct in6_addr)];
+	char address[INET6_ADDRSTRLEN];
+	const char *rest;
+	size_t length;
+	const bool bracketed = text[0] == '[';
+
+	if (inet_pton(AF_INET6, text, binary) == 1)
+		return true;
+	if (bracketed)
+	{
+		const char *close = strchr(text, ']');
+		if (close == nullptr)
+			return false;
+		length = close - text - 1;
+		text++;
+		rest = close + 1;
+	}
+	else
+	{
+		const char *colon = strchr(text, ':');
+		length = colon ? static_cast<size_t>(colon - text) : strlen(text);
+		rest = text + length;
+	}
+	if (length >= sizeof address)
+		return false;
+	memcpy(address, text, length);
+	address[length] = '\0';
+	if (inet_pton(bracketed ? AF_INET6 : AF_INET, address, binary) != 1)
+		return false;
+	return rest[0] == '\0' || (rest[0] == ':' && port_is_valid(rest + 1));
+}
+
+/* jabclnd.dns_server: empty, or an IP address with an optional port. */
+static bool
+check_dns_server(char **newval, void **, GucSource)
+{
+	if (*newval == nullptr || (*newval)[0] == '\0' || dns_server_is_valid(*newval))
+		return true;
+	GUC_check_errdetail("jabclnd.dns_server must be an IP address with an optional port "
+	                    "(192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353).");
+	return false;
 }
 
 void
@@ -136,11 +208,17 @@ define_settings(void)
 	                         &jabclnd_tls_verify, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 
 	DefineCustomIntVariable(
-	    "jabclnd.connect_timeout", "Longest time a login may take.",
-	    "Covers the TCP connect, the TLS handshake and authentication; a login that takes longer "
-	    "is abandoned and retried later.",
+	    "jabclnd.connect_timeout", "Longest time one login attempt may take.",
+	    "Covers the TCP connect, the TLS handshake and authentication at one address, and each "
+	    "DNS lookup; an attempt that takes longer is abandoned for the next address, or retried "
+	    "later.",
 	    &jabclnd_connect_timeout_ms, 30000, 1000, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	    nullptr, nullptr);
+
+	DefineCustomStringVariable(
+	    "jabclnd.dns_server", "DNS server for the XMPP server's SRV records and addresses.",
+	    "An IP address with an optional port; empty means the servers of /etc/resolv.conf.",
+	    &jabclnd_dns_server, "", PGC_SIGHUP, 0, check_dns_server, nullptr, nullptr);
 
 	DefineCustomIntVariable("jabclnd.retry_min_delay",
 	                        "First delay before logging in again after a failure.", nullptr,

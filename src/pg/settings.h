@@ -54,6 +54,7 @@ extern int jabclnd_tls;
 extern char *jabclnd_tls_ca_file;
 extern bool jabclnd_tls_verify;
 extern int jabclnd_connect_timeout_ms;
+extern char *jabclnd_dns_server;
 extern int jabclnd_retry_min_delay_ms;
 extern int jabclnd_retry_max_delay_ms;
 extern int jabclnd_ping_interval_ms;

@@ -1,6 +1,6 @@
 /*
- * connection.cpp: the worker's XMPP connection: looking up the server,
- * logging in (under jabclnd.connect_timeout), out and over, backoff
+ * connection.cpp: the worker's XMPP connection: logging in (finding the
+ * server is dialing.cpp's), out and over, backoff
  * between attempts, keep-alive pings, and the events libstrophe reports,
  * presence among them.
  */
@@ -16,20 +16,6 @@ namespace
 
 /* How long a graceful logout may take at shutdown or restart. */
 const int LOGOUT_MS = 1000;
-
-session::Tls
-tls_setting(void)
-{
-	switch (jabclnd_tls)
-	{
-	case TLS_DIRECT:
-		return session::Tls::direct;
-	case TLS_DISABLED:
-		return session::Tls::disabled;
-	default:
-		return session::Tls::required;
-	}
-}
 
 } // namespace
 
@@ -103,101 +89,14 @@ Worker::log_out()
 	session_.abort("logged out");
 }
 
-/*
- * A login starts with the server's address: srv_host, or the JID's domain.
- * The lookup runs beside the loop (resolver.h) under the same deadline as
- * the rest of the login.
- */
-void
-Worker::look_up_server(TimestampTz now)
-{
-	if (!have_account_)
-	{
-		lookup_.reset();
-		return;
-	}
-	if (!lookup_)
-	{
-		std::string host = account_.host;
-		if (host.empty())
-			host = jid::split(account_.jid).domain;
-		publish(WS_CONNECTING, nullptr);
-		login_deadline_ = after_ms(now, jabclnd_connect_timeout_ms);
-		lookup_.reset(new resolver::Lookup(host));
-	}
-	switch (lookup_->poll())
-	{
-	case resolver::Status::pending:
-		if (now >= login_deadline_)
-		{
-			lookup_.reset();
-			session::Ending ending;
-			ending.reason = "the server's address could not be looked up within "
-			                "jabclnd.connect_timeout";
-			connection_ended(ending, now);
-		}
-		return;
-	case resolver::Status::failed:
-	{
-		session::Ending ending;
-		ending.reason = lookup_->error();
-		lookup_.reset();
-		connection_ended(ending, now);
-		return;
-	}
-	case resolver::Status::done:
-	{
-		const std::string address = lookup_->address();
-		lookup_.reset();
-		start_login(now, address);
-		return;
-	}
-	}
-}
-
-void
-Worker::start_login(TimestampTz now, const std::string &address)
-{
-	session::Options options;
-	options.tls = tls_setting();
-	options.ca_file = jabclnd_tls_ca_file ? jabclnd_tls_ca_file : "";
-	options.verify = jabclnd_tls_verify;
-	if (!options.verify)
-		ereport(WARNING,
-		        (errmsg("jabclnd: jabclnd.tls_verify is off: the certificate of the XMPP server "
-		                "for %s is not verified",
-		                account_.jid.c_str()),
-		         errhint("Anyone on the network path can read and change this connection. Set "
-		                 "jabclnd.tls_ca_file to the CA that signed the server's certificate "
-		                 "instead.")));
-	if (options.tls == session::Tls::disabled)
-		ereport(WARNING, (errmsg("jabclnd: jabclnd.tls is disabled: logging in to %s without "
-		                         "encryption",
-		                         account_.jid.c_str())));
-
-	logging_out_ = false;
-	session::Account connect_to = account_;
-	connect_to.host = address;
-	const std::string problem = session_.connect(connect_to, options);
-	if (!problem.empty())
-	{
-		session::Ending ending;
-		ending.reason = problem;
-		connection_ended(ending, now);
-		return;
-	}
-	/* What is left of the deadline after the lookup guards libstrophe's blocking handshake. */
-	enable_timeout_after(login_timer, std::max<long>(ms_until(now, login_deadline_), 1));
-}
-
 void
 Worker::drive_connection(TimestampTz now)
 {
 	switch (session_.phase())
 	{
 	case session::Phase::idle:
-		if (lookup_ || (have_account_ && now >= next_login_))
-			look_up_server(now);
+		if (dial_ || (have_account_ && now >= next_login_))
+			dial(now);
 		break;
 	case session::Phase::connecting:
 		if (now >= login_deadline_)
@@ -220,15 +119,11 @@ void
 Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 {
 	disable_timeout(login_timer, false);
-	std::string reason = ending.reason;
-	if (!ending.was_online && login_deadline_ != 0 && now >= login_deadline_)
-		reason = "login did not complete within jabclnd.connect_timeout (" +
-		         std::to_string(jabclnd_connect_timeout_ms / 1000) + " s)";
-	else if (!ending.was_online && handshake_broken)
-		reason = "login interrupted while the server was silent during the TLS handshake (" +
-		         reason + ")";
+	/* A login that failed was explained by login_attempt_failed (dialing.cpp). */
+	const std::string &reason = ending.reason;
 	handshake_broken = false;
 	login_deadline_ = 0;
+	dial_.reset();
 	pipeline_.connection_lost(reason);
 	rooms_.connection_lost(now);
 	ping_id_.clear();
@@ -286,7 +181,9 @@ Worker::take_events(TimestampTz now)
 		/* jabclnd.away_is_available is read here: a change applies from the next login. */
 		mirror_.start(session_.bound_jid(), subscription_policy(), jabclnd_away_is_available);
 		rooms_.connected(session_.bound_jid(), session_.id_token(), now);
-		ereport(LOG, (errmsg("jabclnd: logged in as %s", session_.bound_jid().c_str())));
+		dial_.reset();
+		ereport(LOG, (errmsg("jabclnd: logged in as %s at %s", session_.bound_jid().c_str(),
+		                     login_where_.c_str())));
 	}
 	/*
 	 * Answers before endings: what the server answered before it closed
@@ -307,8 +204,13 @@ Worker::take_events(TimestampTz now)
 	}
 	/* The rooms' answers and presence first: a message below may come from a room just joined. */
 	follow_rooms(events, now);
-	for (const session::Ending &ending : events.endings)
+	for (session::Ending &ending : events.endings)
+	{
+		/* A login that failed goes on with the next server, if any (dialing.cpp). */
+		if (!ending.was_online && login_attempt_failed(ending, now))
+			continue;
 		connection_ended(ending, now);
+	}
 
 	const presence::Senders senders = message_senders();
 	uint64_t ignored = 0;

@@ -25,7 +25,7 @@ const int RECEIVE_TRIES = 3;
 /* While a connection is up, wake at least this often: TLS may hold data the socket does not show.
  */
 const int CONNECTED_WAIT_MS = 1000;
-/* How often a running address lookup is polled. */
+/* How often running DNS lookups (dialing.cpp) are polled. */
 const int LOOKUP_POLL_MS = 10;
 /*
  * How often libstrophe is run while a login is in progress. Its own
@@ -171,7 +171,7 @@ Worker::look_at_tables(TimestampTz now)
 				failed_receive_tries_ = 0;
 			}
 		}
-		lookup_.reset();
+		dial_.reset();
 		have_account_ = want_account;
 		account_ = wanted;
 		backoff_.reset();
@@ -431,7 +431,7 @@ Worker::wait(TimestampTz now)
 	long timeout = ms_until(now, until);
 	if (phase != session::Phase::idle)
 		timeout = std::min<long>(timeout, CONNECTED_WAIT_MS);
-	if (lookup_)
+	if (dial_ && phase == session::Phase::idle)
 		timeout = std::min<long>(timeout, LOOKUP_POLL_MS);
 	if (phase == session::Phase::connecting)
 		timeout = std::min<long>(timeout, LOGIN_POLL_MS);

@@ -8,6 +8,8 @@
  *   loop.cpp        the loop: wait, look at the tables, pump, record
  *   connection.cpp  logging in, out and over; keep-alive; the events the
  *                   session reports, presence among them
+ *   dialing.cpp     finding the server: SRV records, every address of
+ *                   each target in turn (core/server_plan.h, core/dialer.h)
  *   sending.cpp     claiming and sending batches (core/send_pipeline.h
  *                   keeps their books)
  *
@@ -34,6 +36,7 @@
 #pragma once
 
 #include "core/backoff.h"
+#include "core/dialer.h"
 #include "core/presence.h"
 #include "core/rooms.h"
 #include "core/send_pipeline.h"
@@ -78,6 +81,25 @@ presence::Senders message_senders(void);
 /* The rooms' settings (jabclnd.room_invitations among them). */
 rooms::Settings room_settings(void);
 
+/*
+ * One login's search for its server (dialing.cpp): the SRV lookups, then
+ * the dialer's targets and addresses, one connection attempt at a time.
+ */
+struct Dial
+{
+	enum class Stage
+	{
+		srv,      /* waiting for the SRV answers */
+		addresses /* looking up the current target, or connecting to its address */
+	};
+	Stage stage = Stage::srv;
+	resolver::Resolver resolver;
+	std::string domain;
+	std::unique_ptr<Dialer> dialer; /* once the plan is known */
+	bool address_lookup_running = false;
+	TimestampTz step_deadline = 0; /* of the lookup running */
+};
+
 /* A received message waiting for record(), with what storing it needs beyond the stanza. */
 struct ReceivedMessage
 {
@@ -99,8 +121,13 @@ class Worker
 	void look_at_tables(TimestampTz now);
 	bool offline_from(const TablesSnapshot &snapshot);
 	void drive_connection(TimestampTz now);
-	void start_login(TimestampTz now, const std::string &address);
-	void look_up_server(TimestampTz now);
+	void dial(TimestampTz now);
+	bool start_dial(TimestampTz now);
+	bool plan_from_srv_answers(TimestampTz now);
+	bool find_address(TimestampTz now);
+	void start_login(TimestampTz now);
+	bool login_attempt_failed(session::Ending &ending, TimestampTz now);
+	void dial_failed(const std::string &reason, TimestampTz now);
 	void take_events(TimestampTz now);
 	void connection_ended(const session::Ending &ending, TimestampTz now);
 	void send_batch(TimestampTz now);
@@ -164,7 +191,8 @@ class Worker
 	uint32_t installation_ = 0; /* the extension the pipeline's rows belong to (its oid) */
 	presence::Mirror mirror_;
 	rooms::Rooms rooms_;
-	std::unique_ptr<resolver::Lookup> lookup_; /* the server's address, while a login starts */
+	std::unique_ptr<Dial> dial_; /* while a login looks for its server */
+	std::string login_where_;    /* the target and address of the login in progress */
 
 	/* Waiting for the next record(), beside the pipeline's outcomes. */
 	std::vector<ReceivedMessage> received_;

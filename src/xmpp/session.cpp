@@ -570,6 +570,16 @@ Session::on_log(int level, const char *area, const char *message)
 		                   "credentials (check acc_jid and acc_pass)";
 	}
 	/*
+	 * A TCP connect that failed (refused, unreachable) is told in a debug
+	 * line alone: 0.12 then disconnects with error 0. Keep the errno, so
+	 * that the walk through the servers (worker/dialing.cpp) can say how
+	 * each address failed.
+	 */
+	int connect_errno = 0;
+	if (phase_ == Phase::connecting && area && strcmp(area, "xmpp") == 0 &&
+	    sscanf(message, "connection failed, error %d", &connect_errno) == 1 && connect_errno > 0)
+		pending_failure_ = std::string("connection error: ") + strerror(connect_errno);
+	/*
 	 * libstrophe writes every stanza in and out as a debug line. Unless the
 	 * operator asked for them, drop them before scanning and copying them:
 	 * that was about 4 % of the worker's CPU while sending (perf).

@@ -33,9 +33,9 @@ LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LIB_DIR/../.." && pwd)
 PYTHON=/usr/bin/python3   # Debian's python, which sees python3-slixmpp and friends
 
-PACKAGES="postgresql-15 postgresql-server-dev-15 libstrophe-dev postgresql-15-pgtap
+PACKAGES="postgresql-15 postgresql-server-dev-15 libstrophe-dev libc-ares-dev postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl prosody ejabberd python3-slixmpp python3-psycopg2
-python3-pytest openssl pkg-config make g++ libgtest-dev"
+python3-pytest openssl pkg-config make g++ libgtest-dev dnsmasq-base"
 
 # The XMPP servers the tests can run against (env_start_xmpp).
 XMPP_SERVERS_KNOWN="prosody ejabberd"
