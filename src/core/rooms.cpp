@@ -259,6 +259,11 @@ Rooms::invitation(const Message &message, const Lookups &lookups)
 		verdict.why = "the room is in xmpp_rooms already";
 	else if (context_.settings.invitations != Invitations::accept)
 		verdict.why = "invitations are ignored (the setting)";
+	else if (!inviter.empty() && jid::bare_key(inviter) == jid::bare_key(verdict.room))
+		/* Prosody names the inviter by nick in a semi-anonymous room: no one can say who it is. */
+		verdict.why = "the room names the inviter only as the occupant " + inviter +
+		              " (it is semi-anonymous): invite the bot directly (XEP-0249), or make the "
+		              "room non-anonymous";
 	else if (inviter.empty() || !lookups.inviter_allowed ||
 	         !lookups.inviter_allowed(jid::bare_key(inviter)))
 		verdict.why = "the inviter " + (inviter.empty() ? std::string("(none)") : inviter) +

@@ -1397,6 +1397,15 @@ TEST_F(ClassifyTest, MediatedInvitationAcceptedFromOurOwnService)
 
 	invite.mediated_inviter = "mallory@example.org";
 	EXPECT_EQ(classify(invite).kind, Verdict::invitation_ignored);
+
+	/* A semi-anonymous room names the inviter by nick: whoever it is cannot be checked. */
+	invite.mediated_inviter = "party@conference.example.org/alice";
+	const Verdict masked = classify(invite);
+	EXPECT_EQ(masked.kind, Verdict::invitation_ignored);
+	EXPECT_EQ(masked.why, "the room names the inviter only as the occupant "
+	                      "party@conference.example.org/alice (it is semi-anonymous): invite the "
+	                      "bot directly (XEP-0249), or make the room non-anonymous");
+	EXPECT_EQ(actions(), Lines());
 }
 
 TEST_F(ClassifyTest, MediatedInvitationWithTheDirectFormToo)
