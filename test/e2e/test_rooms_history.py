@@ -17,43 +17,19 @@ import uuid
 import pytest
 
 from hold_proxy import HoldProxy
-from test_rooms import add_room, join_bot, rooms_line, wait_room_state
-from worker_helpers import (BOT, connect, query, scalar, send, status, use_account, wait_for,
-                            wait_row_done, wait_state)
+# The fixtures online (bot@localhost logged in), alice and room (a room alice created and
+# stays in) are test_rooms.py's.
+from test_rooms import alice, join_bot, online, room, rooms_line, wait_room_state  # noqa: F401
+from worker_helpers import BOT, query, scalar, send, status, use_account, wait_for, wait_row_done
+from worker_helpers import wait_state
 
 ALICE = "alice@localhost"
 SERVICE = "conference.localhost"
 BOT_NICK = "bot"
 
 
-@pytest.fixture(scope="module")
-def online():
-    """The extension installed, bot@localhost enabled and logged in."""
-    conn = connect()
-    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
-    use_account(conn)
-    wait_state(conn, "online", timeout=30)
-    yield conn
-    query(conn, "DELETE FROM xmpp_rooms")
-    query(conn, "DELETE FROM openfire_users WHERE login IN ('alice', 'bob')")
-    conn.close()
-
-
-@pytest.fixture
-def alice(peer_factory):
-    return peer_factory(ALICE, "alicepass")
-
-
 def new_room_jid(prefix="room"):
     return f"{prefix}-{uuid.uuid4().hex[:10]}@{SERVICE}"
-
-
-@pytest.fixture
-def room(alice):
-    """A new room, created by alice (who stays in it as 'alice')."""
-    jid = new_room_jid()
-    alice.join_room(jid, "alice")
-    return jid
 
 
 def stored(conn, room_jid, mtype="groupchat"):
@@ -84,14 +60,25 @@ def say_and_wait_stored(alice, conn, room_jid, body):
 
 def bot_away(alice, conn, room_jid, saw_it_leave=True):
     """Waits until the worker no longer counts itself in the room (jabclnd_rooms() is not
-    'joined': a worker logging out still is, until its connection has closed) and, if
+    'joined': a worker logging out still is, until its connection has closed; a new worker
+    without an account has no line) and, if
     saw_it_leave, until the room told alice that the bot left (its unavailable presence)."""
     wait_for("the bot out of the room in jabclnd_rooms()",
-             lambda: rooms_line(conn, room_jid)["state"] != "joined", timeout=60)
+             lambda: (rooms_line(conn, room_jid) or {}).get("state") != "joined", timeout=60)
     if saw_it_leave:
         occupant = f"{room_jid}/{BOT_NICK}"
         alice.wait_presence(lambda p: p["from"] == occupant and p["type"] == "unavailable",
                             timeout=60)
+
+
+def away_and_back(conn, alice, room_jid, away, said_meanwhile):
+    """The bot goes away, alice says said_meanwhile in the room, the bot comes back."""
+    away.leave()
+    bot_away(alice, conn, room_jid, saw_it_leave=not isinstance(away, ConnectionCut))
+    for body in said_meanwhile:
+        say(alice, conn, room_jid, body)
+    away.come_back()
+    wait_room_state(conn, room_jid, "joined", timeout=90)
 
 
 # -- the ways of being away ----------------------------------------------------------------
@@ -178,13 +165,8 @@ def test_what_was_said_while_the_bot_was_away_is_stored_once(online, alice, room
     say_and_wait_stored(alice, online, room, "before 1")
     say_and_wait_stored(alice, online, room, "before 2")
 
-    absence.leave()
-    bot_away(alice, online, room, saw_it_leave=not isinstance(absence, ConnectionCut))
     during = [f"during {n}" for n in range(1, 4)]
-    for body in during:
-        say(alice, online, room, body)
-    absence.come_back()
-    wait_room_state(online, room, "joined", timeout=90)
+    away_and_back(online, alice, room, absence, during)
     say_and_wait_stored(alice, online, room, "after 1")
 
     # Nothing said is missing, nothing is there twice, and the order is the room's.
@@ -199,11 +181,7 @@ def test_a_room_joined_but_silent_before_the_absence_loses_nothing(online, alice
     join_bot(online, alice, room)
     away = WorkerEnded(online)
     try:
-        away.leave()
-        bot_away(alice, online, room)
-        say(alice, online, room, "said to an empty bot seat")
-        away.come_back()
-        wait_room_state(online, room, "joined", timeout=90)
+        away_and_back(online, alice, room, away, ["said to an empty bot seat"])
         say_and_wait_stored(alice, online, room, "after the return")
     finally:
         away.close()
@@ -235,11 +213,7 @@ def test_history_max_stanzas_0_takes_no_history(online, alice, room):
     say_and_wait_stored(alice, online, room, "while there")
     away = AccountDisabled(online)
     try:
-        away.leave()
-        bot_away(alice, online, room)
-        say(alice, online, room, "while away")
-        away.come_back()
-        wait_room_state(online, room, "joined", timeout=60)
+        away_and_back(online, alice, room, away, ["while away"])
         say_and_wait_stored(alice, online, room, "back again")
     finally:
         away.close()
@@ -270,10 +244,7 @@ def test_the_subject_is_stored_when_it_changes_not_at_every_join(online, alice, 
     # after a new process read what was stored, it is not stored again.
     for away in (AccountDisabled(online), WorkerEnded(online)):
         try:
-            away.leave()
-            bot_away(alice, online, room)
-            away.come_back()
-            wait_room_state(online, room, "joined", timeout=90)
+            away_and_back(online, alice, room, away, [])
         finally:
             away.close()
     say_and_wait_stored(alice, online, room, "a message after the rejoins")

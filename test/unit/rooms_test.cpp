@@ -1035,27 +1035,24 @@ TEST_F(RoomsTest, NoHistoryForANewRoomThenSinceItsFirstJoin)
 	    << "nothing stored, but joined before in this process: nothing said since then is lost";
 }
 
-TEST_F(RoomsTest, NothingStoredYetHistorySinceTheRowWasAdded)
-{
-	RoomRow dev = row(DEV);
-	dev.added = T0 - 7 * 24 * 3600 * SECOND;
-	rooms.set_rows({dev}, T0);
-	rooms.connected(OWN_JID, TOKEN, T0);
-	EXPECT_EQ(actions(),
-	          Lines({"join dev@conference.example.org/bot since=" + std::to_string(dev.added)}))
-	    << "a new worker: what was said since the operator asked for the room";
-}
-
 TEST_F(RoomsTest, HistoryNeverFromBeforeTheRowWasAdded)
 {
-	RoomRow dev = row(DEV);
-	dev.added = T0 - 10 * SECOND;
-	dev.last_stored = T0 - 5 * SECOND;
-	rooms.set_rows({dev}, T0);
-	rooms.connected(OWN_JID, TOKEN, T0);
-	EXPECT_EQ(actions(),
-	          Lines({"join dev@conference.example.org/bot since=" + std::to_string(dev.added)}))
-	    << "the overlap does not reach back before the row: older messages are not replayed";
+	/* last_stored 0: a new worker, nothing stored yet; else a message stored right after. */
+	for (const Timestamp last_stored : {Timestamp(0), T0 - 5 * SECOND})
+	{
+		RoomRow dev = row(DEV);
+		dev.added = T0 - 10 * SECOND;
+		dev.last_stored = last_stored;
+		rooms.set_rows({dev}, T0);
+		rooms.connected(OWN_JID, TOKEN, T0);
+		EXPECT_EQ(actions(),
+		          Lines({"join dev@conference.example.org/bot since=" + std::to_string(dev.added)}))
+		    << "what was said since the operator asked for the room, and nothing older: "
+		    << last_stored;
+		rooms.set_rows({}, T0);
+		rooms.connection_lost(T0);
+		actions();
+	}
 }
 
 TEST_F(RoomsTest, HistoryMaxStanzas)
