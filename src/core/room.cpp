@@ -522,19 +522,33 @@ Room::subject_changed(const std::string &subject)
 }
 
 /*
- * The history to ask for on a join: since the last message stored from
- * the room, or, when none is, since this process first joined it (a
- * reconnect loses nothing said meanwhile); 0 (none at all) for a room never
- * joined and never stored from, so that a room added to xmpp_rooms starts
- * from now instead of replaying old messages to applications that act on
- * them.
+ * The history to ask for on a join (XEP-0045 7.2.14), by the row's
+ * history_max_stanzas:
+ *   0     none: what is said while the bot is away is not stored;
+ *   NULL  everything since the last message stored from the room, less
+ *         Settings::history_overlap (what it brings twice is recognised
+ *         when stored), but never from before the row was added; when
+ *         none is stored, since the row was added, so
+ *         that nothing said since an operator asked for the room is lost
+ *         and nothing older is replayed to applications that act on it
+ *         (for a row without that time, since this process first joined);
+ *   N     the same, at most the last N messages; when none is stored, the
+ *         last N the room has.
+ * The room may send less: it keeps a history of its own length.
  */
-Timestamp
-Room::history_since() const
+void
+Room::history_wanted(Action *join, const Context &context) const
 {
+	const int max = row_.history_max_stanzas;
+	join->history_max_stanzas = max < 0 ? -1 : max;
+	join->history_since = 0;
+	if (max == 0)
+		return;
 	if (row_.last_stored > 0)
-		return row_.last_stored;
-	return first_joined_at_;
+		join->history_since =
+		    std::max(row_.last_stored - context.settings.history_overlap, row_.added);
+	else if (max < 0)
+		join->history_since = row_.added > 0 ? row_.added : first_joined_at_;
 }
 
 void
@@ -546,8 +560,9 @@ Room::send_join(Timestamp now, Context &context)
 	action.nick = nick(context);
 	action.to = row_.room_jid + "/" + action.nick;
 	action.password = row_.password;
-	action.history_since = history_since();
+	history_wanted(&action, context);
 	context.actions.push_back(action);
+	join_sent_at_ = now;
 	nick_in_use_ = action.nick;
 	joined_with_password_ = row_.password;
 	joined_with_create_ = row_.create;

@@ -102,6 +102,13 @@ struct Settings
 	Timestamp stable_after = 600 * SECOND;
 	/* Nick conflicts: the row's nick, then nick_2 ... nick_<max_nick_attempts>. */
 	int max_nick_attempts = 10;
+	/*
+	 * History is asked for since this long before the last message stored:
+	 * the room stamps by its server's clock, the worker by the database's,
+	 * and what the overlap brings twice is recognised (pg/store.cpp)
+	 * within as long around the room's stamp.
+	 */
+	Timestamp history_overlap = 30 * SECOND;
 	Invitations invitations = Invitations::ignore;
 };
 
@@ -117,7 +124,14 @@ struct RoomRow
 	std::string password; /* "" (NULL): none */
 	bool enabled = true;
 	bool create = false;
-	/* When the last message stored from this room was sent (its delay stamp), 0 if none. */
+	/* xmpp_rooms.history_max_stanzas: -1 (NULL), 0 (no history), N (at most N). */
+	int history_max_stanzas = -1;
+	/* When the row was added (insert_timestamp): history starts there. 0: unknown. */
+	Timestamp added = 0;
+	/*
+	 * When the last message stored from this room was said: the room's
+	 * delay stamp for history, the time it was stored otherwise; 0 if none.
+	 */
 	Timestamp last_stored = 0;
 	/* The last subject stored for this room, if any. */
 	bool has_last_subject = false;
@@ -142,9 +156,11 @@ struct Action
 	std::string password;
 	/*
 	 * join: ask for history since this time (<history since='…'/>, see
-	 * xep0082()); 0 asks for none (<history maxstanzas='0'/>).
+	 * xep0082()), and at most history_max_stanzas messages (-1: no limit
+	 * of ours). Neither (0 and -1) asks for none (<history maxstanzas='0'/>).
 	 */
 	Timestamp history_since = 0;
+	int history_max_stanzas = -1;
 	std::string id;
 	std::string reason; /* destroy: the <reason/> */
 };
@@ -240,6 +256,8 @@ class Room
 	PublicState public_state() const;
 	bool joined() const { return state_ == State::joined || state_ == State::checking; }
 	bool enabled() const { return row_.enabled; }
+	/* When the last join went out (0: none yet): what was stored before it may come back. */
+	Timestamp join_sent_at() const { return join_sent_at_; }
 	const RoomRow &row() const { return row_; }
 	/* The nick in use (joined) or being tried. */
 	std::string nick(const Context &context) const;
@@ -270,7 +288,7 @@ class Room
 	void confirm_joined(Timestamp now, Context &context);
 	void ping_answered(const std::string &type, const std::string &condition, Timestamp now,
 	                   Context &context);
-	Timestamp history_since() const;
+	void history_wanted(Action *join, const Context &context) const;
 
 	RoomRow row_;
 	State state_ = State::disabled;
@@ -279,8 +297,9 @@ class Room
 	std::string last_error_;
 	int nick_attempt_ = 1; /* 1: the row's nick; n: nick_n */
 	std::string nick_in_use_;
-	Timestamp joined_at_ = 0;          /* when this join was confirmed */
-	Timestamp first_joined_at_ = 0;    /* the first join of this process (history, see .cpp) */
+	Timestamp joined_at_ = 0;       /* when this join was confirmed */
+	Timestamp first_joined_at_ = 0; /* the first join of this process (history, see .cpp) */
+	Timestamp join_sent_at_ = 0;
 	std::string joined_with_password_; /* the row as the last join went out */
 	bool joined_with_create_ = false;
 	Pending pending_ = Pending::none;

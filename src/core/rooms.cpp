@@ -7,6 +7,7 @@
 #include "core/jid.h"
 #include "core/stanza.h"
 
+#include <algorithm>
 #include <set>
 
 namespace rooms
@@ -195,7 +196,13 @@ Rooms::classify(const Message &message, const Lookups &lookups, Timestamp now)
 			return verdict;
 		}
 	}
-	room->message_stored(message.delayed ? message.delay_stamp : now);
+	/* A stamp in the future (a sender's own <delay/>, a clock ahead) must not move history on. */
+	if (message.delayed)
+	{
+		verdict.history_stamp = message.delay_stamp > 0 ? std::min(message.delay_stamp, now) : now;
+		verdict.history_join = room->join_sent_at();
+	}
+	room->message_stored(message.delayed ? verdict.history_stamp : now);
 	verdict.kind = Verdict::store;
 	return verdict;
 }
@@ -216,7 +223,17 @@ Rooms::invitation(const Message &message, const Lookups &lookups)
 	verdict.kind = Verdict::invitation_ignored;
 	std::string inviter;
 	std::string password;
-	if (!message.direct_invite_room.empty())
+	/*
+	 * A room's mediated invitation may also carry the direct form for
+	 * older clients (ejabberd adds <x xmlns='jabber:x:conference'/> naming
+	 * itself): from the room's bare JID, it is the mediated one, whose
+	 * inviter the room names.
+	 */
+	const bool from_the_room =
+	    message.mediated_invite && jid::resource(message.from).empty() &&
+	    (message.direct_invite_room.empty() ||
+	     jid::bare_key(message.direct_invite_room) == jid::bare_key(message.from));
+	if (!from_the_room && !message.direct_invite_room.empty())
 	{
 		verdict.room = message.direct_invite_room;
 		inviter = message.from;
@@ -242,6 +259,11 @@ Rooms::invitation(const Message &message, const Lookups &lookups)
 		verdict.why = "the room is in xmpp_rooms already";
 	else if (context_.settings.invitations != Invitations::accept)
 		verdict.why = "invitations are ignored (the setting)";
+	else if (!inviter.empty() && jid::bare_key(inviter) == jid::bare_key(verdict.room))
+		/* Prosody names the inviter by nick in a semi-anonymous room: no one can say who it is. */
+		verdict.why = "the room names the inviter only as the occupant " + inviter +
+		              " (it is semi-anonymous): invite the bot directly (XEP-0249), or make the "
+		              "room non-anonymous";
 	else if (inviter.empty() || !lookups.inviter_allowed ||
 	         !lookups.inviter_allowed(jid::bare_key(inviter)))
 		verdict.why = "the inviter " + (inviter.empty() ? std::string("(none)") : inviter) +

@@ -110,7 +110,15 @@ struct Verdict
 	std::string room;      /* the row's room_jid, or the invited room */
 	std::string echo_id;   /* own_echo: the id of ours it carried (id or origin-id) */
 	std::string stanza_id; /* store: the room's stanza-id, "" if it gave none */
-	std::string why;       /* invitation_ignored */
+	/*
+	 * store, for a message of the room's history (it carries a delay): when
+	 * the room says it was said (never later than now), and when the join
+	 * that brought it went out; both 0 for a live message. The store
+	 * recognises history stored already by them (pg/store.cpp).
+	 */
+	Timestamp history_stamp = 0;
+	Timestamp history_join = 0;
+	std::string why; /* invitation_ignored */
 };
 
 /* Whether a groupchat row for a room can go now. */

@@ -168,7 +168,8 @@ ensure_plans(void)
 	Oid claim_types[] = {INT4OID, INT8OID, INT8OID, TEXTARRAYOID};
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
-	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID,        TEXTOID,       TEXTOID,
+	                  TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Oid add_room_types[] = {TEXTOID, TEXTOID};
 	Oid set_aside_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Oid presence_types[] = {TEXTOID, BOOLOID};
@@ -252,20 +253,34 @@ ensure_plans(void)
 	                            "submission_info = $2 WHERE id = $1",
 	                            2, failed_types);
 	/*
-	 * A room's history at a join may repeat what is stored already: the
-	 * room's stanza-id ($7) recognises it, in the room (the bare JID of the
-	 * sender) that gave it; the partial index xmpp_rx_queue_stanza_id
-	 * finds it. Then nothing is inserted, and there is no id to announce.
+	 * A room's history at a join may repeat what is stored already (it is
+	 * asked for with an overlap, room.cpp). The room's stanza-id ($7)
+	 * recognises it, in the room (the bare JID of the sender) that gave
+	 * it, through the partial index xmpp_rx_queue_stanza_id. Without one,
+	 * a message of the history is the one stored from the same occupant
+	 * JID with the same subject and body, without another stanza-id,
+	 * from shortly before the room says it was said ($8) until the join
+	 * that brought the history went out ($9): what this join brings is
+	 * never compared with itself (a message said twice while the bot was
+	 * away is stored twice). Then nothing is inserted, and there is no id
+	 * to announce. Each NOT EXISTS runs only when its parameters are
+	 * given: a live message costs no look-up.
 	 */
 	plans.insert_rx =
 	    prepare(schema,
 	            "INSERT INTO %s.xmpp_rx_queue (message_stanza, message_from, "
 	            "message_type, message_id, message_subject, message_body, stanza_id) "
 	            "SELECT $1, $2, $3, $4, $5, $6, $7 "
-	            "WHERE $7 IS NULL OR NOT EXISTS (SELECT FROM %s.xmpp_rx_queue q "
+	            "WHERE ($7 IS NULL OR NOT EXISTS (SELECT FROM %s.xmpp_rx_queue q "
 	            "WHERE lower(split_part(q.message_from, '/', 1)) = lower(split_part($2, '/', 1)) "
-	            "AND q.stanza_id = $7) RETURNING id",
-	            7, rx_types);
+	            "AND q.stanza_id = $7)) "
+	            "AND ($8 IS NULL OR NOT EXISTS (SELECT FROM %s.xmpp_rx_queue q "
+	            "WHERE q.insert_timestamp >= $8 AND q.insert_timestamp < $9 "
+	            "AND q.message_type = 'groupchat' AND q.message_from = $2 "
+	            "AND q.message_subject IS NOT DISTINCT FROM $5 "
+	            "AND q.message_body IS NOT DISTINCT FROM $6 "
+	            "AND (q.stanza_id IS NULL OR $7 IS NULL))) RETURNING id",
+	            9, rx_types);
 	plans.set_aside_rx = prepare(schema,
 	                             "INSERT INTO %s.xmpp_rx_set_aside (message_stanza, message_from, "
 	                             "message_id, error) VALUES ($1, $2, $3, $4)",
@@ -296,7 +311,9 @@ ensure_plans(void)
 	 * The rooms, each with when its last message was stored (history is
 	 * asked for from then on) and its last subject stored (the room sends
 	 * it again at every join): both through xmpp_rx_queue_groupchat_room,
-	 * newest first.
+	 * newest first. The time is when that row was stored: for history,
+	 * later than the room said it, which a worker that goes on knows
+	 * better (Room::message_stored); this is what a new worker starts from.
 	 */
 	plans.rooms = prepare(schema,
 	                      "SELECT r.room_jid, r.nick, r.password, r.enabled, r.create_room, "
@@ -306,7 +323,8 @@ ensure_plans(void)
 	                      "(SELECT q.message_subject FROM %s.xmpp_rx_queue q "
 	                      "WHERE lower(split_part(q.message_from, '/', 1)) = lower(r.room_jid) "
 	                      "AND q.message_type = 'groupchat' AND q.message_subject IS NOT NULL "
-	                      "AND q.message_body IS NULL ORDER BY q.id DESC LIMIT 1) "
+	                      "AND q.message_body IS NULL ORDER BY q.id DESC LIMIT 1), "
+	                      "coalesce(r.history_max_stanzas, -1), r.insert_timestamp "
 	                      "FROM %s.xmpp_rooms r ORDER BY r.insert_timestamp, r.room_jid",
 	                      0, nullptr);
 	/* ON CONFLICT: a row for the room, in any case (its unique index on lower(room_jid)). */
@@ -472,6 +490,8 @@ load_rooms(MemoryContext results, TablesSnapshot *snapshot)
 		/* A timestamptz is an int8 of microseconds: 0 stands for none (no message is that old). */
 		room->last_stored = int64_column(tuple, 6);
 		room->last_subject = copy_column(results, tuple, 7);
+		room->history_max_stanzas = int32_column(tuple, 8);
+		room->added = int64_column(tuple, 9);
 	}
 }
 
@@ -675,8 +695,8 @@ write_resource(const ResourceRow *row)
 static void
 insert_received(const RxRow *row, StringInfo payload)
 {
-	Datum arguments[7];
-	char nulls[8] = "       ";
+	Datum arguments[9];
+	char nulls[10] = "         ";
 
 	arguments[0] = text_or_null(row->stanza, &nulls[0]);
 	arguments[1] = text_or_null(row->from, &nulls[1]);
@@ -685,6 +705,10 @@ insert_received(const RxRow *row, StringInfo payload)
 	arguments[4] = text_or_null(row->subject, &nulls[4]);
 	arguments[5] = text_or_null(row->body, &nulls[5]);
 	arguments[6] = text_or_null(row->stanza_id, &nulls[6]);
+	arguments[7] = TimestampTzGetDatum(row->history_from);
+	arguments[8] = TimestampTzGetDatum(row->history_until);
+	if (row->history_until == 0)
+		nulls[7] = nulls[8] = 'n';
 	if (SPI_execute_plan(plans.insert_rx, arguments, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "jabclnd: inserting into xmpp_rx_queue failed");
 	if (SPI_processed == 0)

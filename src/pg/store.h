@@ -67,6 +67,14 @@ struct RxRow
 	const char *body;
 	/* A room's XEP-0359 stanza-id: not stored again if the room already has a row with it. */
 	const char *stanza_id;
+	/*
+	 * A message of a room's history: not stored again if a message of the
+	 * same occupant JID with the same subject and body was stored from
+	 * `history_from` until before `history_until` (TimestampTz; see
+	 * insert_rx). Both 0 for a live message.
+	 */
+	int64_t history_from;
+	int64_t history_until;
 };
 
 /* A change of openfire_users.available. */
@@ -117,8 +125,10 @@ struct RoomsRow
 	char *password; /* NULL: none */
 	bool enabled;
 	bool create_room;
-	int64_t last_stored; /* TimestampTz of the last stored groupchat message, 0 if none */
-	char *last_subject;  /* NULL: no subject stored */
+	int history_max_stanzas; /* -1: NULL */
+	int64_t added;           /* TimestampTz of the row's insert_timestamp */
+	int64_t last_stored;     /* TimestampTz, see plans.rooms; 0 if none */
+	char *last_subject;      /* NULL: no subject stored */
 };
 
 /* What the worker reads at each wake: the extension, the account, the enabled logins, the rooms. */

@@ -223,7 +223,7 @@ Worker::take_events(TimestampTz now)
 		if (!message.has_body && !message.has_subject)
 			continue;
 		if (mirror_.accepts_message_from(message.from, senders))
-			received_.push_back(ReceivedMessage{std::move(message), std::string()});
+			received_.push_back(ReceivedMessage{std::move(message), std::string(), 0, 0});
 		else
 			ignored++;
 	}

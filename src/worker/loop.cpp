@@ -322,7 +322,9 @@ Worker::record_received()
 		                    m.id.empty() ? nullptr : m.id.c_str(),
 		                    m.has_subject ? m.subject.c_str() : nullptr,
 		                    m.has_body ? m.body.c_str() : nullptr,
-		                    stanza_id.empty() ? nullptr : stanza_id.c_str()};
+		                    stanza_id.empty() ? nullptr : stanza_id.c_str(),
+		                    received_[i].history_from,
+		                    received_[i].history_until};
 	}
 	int set_aside = 0;
 	bool replicated = true;

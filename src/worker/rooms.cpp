@@ -53,6 +53,8 @@ Worker::set_room_rows(const TablesSnapshot &snapshot, TimestampTz now)
 			row.password = in.password ? in.password : "";
 			row.enabled = in.enabled;
 			row.create = in.create_room;
+			row.history_max_stanzas = in.history_max_stanzas;
+			row.added = in.added;
 			row.last_stored = in.last_stored;
 			row.has_last_subject = in.last_subject != nullptr;
 			row.last_subject = in.last_subject ? in.last_subject : "";
@@ -87,9 +89,12 @@ Worker::room_message(session::IncomingMessage &message, TimestampTz now, uint64_
 	rooms::Lookups lookups;
 	lookups.sent_by_us = [](const std::string &, const std::string &id)
 	{ return id.compare(0, sizeof ROW_ID_PREFIX - 1, ROW_ID_PREFIX) == 0; };
-	/* Invitations: from a contact on the roster of this connection. */
+	/* Invitations: from a contact on the roster of this connection, or an enabled user. */
 	lookups.inviter_allowed = [this](const std::string &inviter)
-	{ return mirror_.accepts_message_from(inviter, presence::Senders::roster); };
+	{
+		return mirror_.accepts_message_from(inviter, presence::Senders::roster) ||
+		       mirror_.accepts_message_from(inviter, presence::Senders::openfire_users);
+	};
 	/* Stored stanza-ids are recognised by the insert itself (pg/store.cpp). */
 
 	const rooms::Verdict verdict = rooms_.classify(message.room, lookups, now);
@@ -97,12 +102,18 @@ Worker::room_message(session::IncomingMessage &message, TimestampTz now, uint64_
 	{
 	case rooms::Verdict::store:
 	case rooms::Verdict::store_subject:
+	{
 		message.type = "groupchat";
-		received_.push_back(ReceivedMessage{std::move(message), verdict.stanza_id});
+		const TimestampTz overlap = room_settings().history_overlap;
+		const bool history = verdict.history_join != 0;
+		received_.push_back(ReceivedMessage{std::move(message), verdict.stanza_id,
+		                                    history ? verdict.history_stamp - overlap : 0,
+		                                    history ? verdict.history_join : 0});
 		return true;
+	}
 	case rooms::Verdict::store_private:
 		message.type = "chat";
-		received_.push_back(ReceivedMessage{std::move(message), std::string()});
+		received_.push_back(ReceivedMessage{std::move(message), std::string(), 0, 0});
 		return true;
 	case rooms::Verdict::own_echo:
 		pipeline_.echo_received(message.from, message.room.id, message.room.origin_id,
@@ -117,6 +128,8 @@ Worker::room_message(session::IncomingMessage &message, TimestampTz now, uint64_
 	case rooms::Verdict::invitation_accepted:
 		return true;
 	case rooms::Verdict::invitation_ignored:
+		invitation_ignored(message.from, verdict);
+		return false;
 	case rooms::Verdict::error_reply:
 	case rooms::Verdict::not_room:
 		return false;
@@ -169,6 +182,21 @@ Worker::accept_invitation(const rooms::Action &action)
 	                    action.password.empty() ? nullptr : action.password.c_str()))
 		return;
 	ereport(LOG, (errmsg("jabclnd: accepted an invitation to room %s", action.room.c_str())));
+}
+
+/*
+ * An invitation not accepted goes on to the one-to-one rules (stored as a
+ * message if it has a text and jabclnd.receive_from hears its sender).
+ * With room_invitations = accept, the operator expects invitations to
+ * work: one refused says why at LOG (bounded by the server's rate limits
+ * like any stanza); with ignore, only at DEBUG1.
+ */
+void
+Worker::invitation_ignored(const std::string &from, const rooms::Verdict &verdict)
+{
+	const int level = jabclnd_room_invitations == ROOM_INVITATIONS_ACCEPT ? LOG : DEBUG1;
+	ereport(level, (errmsg("jabclnd: ignored an invitation from %s to room %s: %s", from.c_str(),
+	                       verdict.room.c_str(), verdict.why.c_str())));
 }
 
 /* Every room's line, for jabclnd_rooms(). */

@@ -105,6 +105,9 @@ struct ReceivedMessage
 {
 	session::IncomingMessage message;
 	std::string stanza_id; /* a room's XEP-0359 stanza-id, "" if none */
+	/* A room's history: where the store looks for it stored already (RxRow); 0 if live. */
+	TimestampTz history_from;
+	TimestampTz history_until;
 };
 
 class Worker
@@ -149,6 +152,7 @@ class Worker
 	bool room_message(session::IncomingMessage &message, TimestampTz now, uint64_t *ignored);
 	void drive_rooms(TimestampTz now);
 	void accept_invitation(const rooms::Action &action);
+	void invitation_ignored(const std::string &from, const rooms::Verdict &verdict);
 	void publish_rooms(const std::vector<rooms::RoomStatus> &changes);
 	std::vector<std::string> waiting_rooms() const;
 	std::string send_groupchat_row(const TxRow &row, const std::string &id,

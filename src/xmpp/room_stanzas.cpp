@@ -17,6 +17,7 @@
 #include <strophe.h>
 
 #include <cstring>
+#include <string>
 
 namespace room_stanzas
 {
@@ -287,13 +288,16 @@ build_action(xmpp_ctx_t *ctx, const rooms::Action &action)
 		xmpp_stanza_t *x = xml::add_element(ctx, stanza, "x", NS_MUC);
 		if (!action.password.empty())
 			add_text_element(ctx, x, "password", action.password);
-		/* XEP-0045 7.2.14: history since the last message stored, or none. */
+		/* XEP-0045 7.2.14: the history core/room.cpp chose (history_wanted); neither is none. */
 		xmpp_stanza_t *history = xml::add_element(ctx, x, "history", nullptr);
 		if (action.history_since != 0)
 			xmpp_stanza_set_attribute(history, "since",
 			                          rooms::xep0082(action.history_since).c_str());
-		else
-			xmpp_stanza_set_attribute(history, "maxstanzas", "0");
+		int max_stanzas = action.history_max_stanzas;
+		if (action.history_since == 0 && max_stanzas < 0)
+			max_stanzas = 0;
+		if (max_stanzas >= 0)
+			xmpp_stanza_set_attribute(history, "maxstanzas", std::to_string(max_stanzas).c_str());
 		break;
 	}
 	case rooms::Action::leave:

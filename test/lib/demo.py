@@ -1,4 +1,5 @@
-"""The live demo behind test/demo: what an application sees, step by step.
+"""The live demo behind test/demo: what an application sees, step by step: a message to a
+user and back, then a group chat room (XEP-0045) joined, posted to and read from.
 
 test/demo has started Prosody and a cluster (test/lib/env.sh) and exported
 where they are; this script talks to both as an application and a user would.
@@ -16,6 +17,7 @@ logging.getLogger("slixmpp.stringprep").setLevel(logging.ERROR)
 sys.path.insert(0, os.path.dirname(__file__))
 from peer import Peer  # noqa: E402
 
+ROOM = "ops@conference.localhost"
 PSQL = os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
 
 
@@ -89,6 +91,33 @@ with Peer("alice@localhost/demo", "alicepass") as alice:
     psql("SELECT id, message_from, message_type, message_subject, message_body "
          "FROM xmpp_rx_queue")
 
-step("6. What the worker reports: SELECT * FROM jabclnd_status()")
+    step("6. alice opens a group chat room; a row of xmpp_rooms makes the bot join it")
+    alice.join_room(ROOM, "alice")
+    psql(f"INSERT INTO xmpp_rooms (room_jid, nick) VALUES ('{ROOM}', 'bot')")
+    wait("the bot in the room (jabclnd_rooms().state = 'joined')", lambda: value(
+        f"SELECT state FROM jabclnd_rooms() WHERE room_jid = '{ROOM}'") == "joined")
+    psql("SELECT room_jid, state, nick, since FROM jabclnd_rooms()")
+
+    step("7. A row with message_type 'groupchat' is said in the room")
+    psql("INSERT INTO xmpp_tx_queue (message_to, message_type, message_body) "
+         f"VALUES ('{ROOM}', 'groupchat', 'disk full on db1')")
+    try:
+        msg = alice.wait_groupchat(lambda m: m["body"] == "disk full on db1", timeout=20)
+    except AssertionError:
+        fail("groupchat message at alice", 20)
+    print(f"alice sees in the room, from {msg['from']}: {msg['body']!r}", flush=True)
+    wait("submission_timestamp on the groupchat row (set by the room's echo)", lambda: value(
+        "SELECT count(*) FROM xmpp_tx_queue WHERE message_type = 'groupchat' "
+        "AND submission_timestamp IS NOT NULL") == "1")
+
+    step("8. alice answers in the room; what is said there becomes a row of xmpp_rx_queue")
+    alice.send_groupchat(ROOM, "on it")
+    wait("groupchat row in xmpp_rx_queue", lambda: value(
+        "SELECT count(*) FROM xmpp_rx_queue WHERE message_type = 'groupchat'") == "1")
+    psql("SELECT id, message_from, message_type, message_body FROM xmpp_rx_queue "
+         "WHERE message_type = 'groupchat'")
+
+step("9. What the worker reports: SELECT * FROM jabclnd_status()")
 psql("SELECT * FROM jabclnd_status()", expanded=True)
-print("\ndemo complete: a row became a message, and a message became a row.", flush=True)
+print("\ndemo complete: a row became a message, a message became a row, in a chat and in a room.",
+      flush=True)

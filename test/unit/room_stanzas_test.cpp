@@ -486,6 +486,26 @@ TEST(RoomBuild, AJoinWithPasswordAndHistorySince)
 	                       "<history since=\"2024-05-01T12:34:56Z\"/></x></presence>");
 }
 
+TEST(RoomBuild, AJoinWithAtMostNStanzas)
+{
+	rooms::Action join = action(rooms::Action::join, "room@muc.example.org/bot");
+	join.history_max_stanzas = 7;
+	EXPECT_EQ(built(join), "<presence to=\"room@muc.example.org/bot\">"
+	                       "<x xmlns=\"http://jabber.org/protocol/muc\">"
+	                       "<history maxstanzas=\"7\"/></x></presence>")
+	    << "nothing stored yet: the room's last 7";
+	join.history_since = stamp("2024-05-01T12:34:56Z");
+	const std::string with_since = built(join);
+	/* libstrophe writes attributes in no fixed order. */
+	EXPECT_NE(with_since.find("since=\"2024-05-01T12:34:56Z\""), std::string::npos) << with_since;
+	EXPECT_NE(with_since.find("maxstanzas=\"7\""), std::string::npos) << with_since;
+	join.history_max_stanzas = 0;
+	join.history_since = 0;
+	EXPECT_EQ(built(join), "<presence to=\"room@muc.example.org/bot\">"
+	                       "<x xmlns=\"http://jabber.org/protocol/muc\">"
+	                       "<history maxstanzas=\"0\"/></x></presence>");
+}
+
 TEST(RoomBuild, ALeave)
 {
 	const rooms::Action leave = action(rooms::Action::leave, "room@muc.example.org/bot");

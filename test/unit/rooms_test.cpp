@@ -70,7 +70,10 @@ line(const Action &action)
 	case Action::join:
 		return "join " + action.to +
 		       (action.password.empty() ? "" : " password=" + action.password) +
-		       " since=" + std::to_string(action.history_since);
+		       " since=" + std::to_string(action.history_since) +
+		       (action.history_max_stanzas < 0
+		            ? ""
+		            : " max=" + std::to_string(action.history_max_stanzas));
 	case Action::leave:
 		return "leave " + action.to;
 	case Action::self_ping:
@@ -985,6 +988,8 @@ TEST_F(RoomsTest, NothingHappensOffline)
 
 /* ---- history ---- */
 
+const Timestamp OVERLAP = rooms::Settings().history_overlap;
+
 TEST_F(RoomsTest, HistorySinceTheLastStoredMessage)
 {
 	RoomRow dev = row(DEV);
@@ -992,7 +997,8 @@ TEST_F(RoomsTest, HistorySinceTheLastStoredMessage)
 	rooms.set_rows({dev}, T0);
 	rooms.connected(OWN_JID, TOKEN, T0);
 	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" +
-	                            std::to_string(T0 - 3600 * SECOND)}));
+	                            std::to_string(T0 - 3600 * SECOND - OVERLAP)}))
+	    << "with an overlap: the room's clock is not the database's";
 
 	/* A stored message moves it on: its delay stamp for history, the time of arrival if live. */
 	rooms.presence(self_presence(DEV, "bot"), T0);
@@ -1003,21 +1009,21 @@ TEST_F(RoomsTest, HistorySinceTheLastStoredMessage)
 	rooms.presence(unavailable(DEV, "bot", {110, 332}), T0 + SECOND);
 	rooms.tick(T0 + 16 * SECOND);
 	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" +
-	                            std::to_string(T0 - 60 * SECOND)}));
+	                            std::to_string(T0 - 60 * SECOND - OVERLAP)}));
 	rooms.presence(self_presence(DEV, "bot"), T0 + 16 * SECOND);
 	EXPECT_EQ(rooms.classify(groupchat(DEV + "/alice", "l1"), Lookups(), T0 + 20 * SECOND).kind,
 	          Verdict::store);
 	rooms.connection_lost(T0 + 21 * SECOND);
 	rooms.connected(OWN_JID, TOKEN, T0 + 22 * SECOND);
 	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" +
-	                            std::to_string(T0 + 20 * SECOND)}));
+	                            std::to_string(T0 + 20 * SECOND - OVERLAP)}));
 
 	/* An older time read with the rows does not move it back. */
 	rooms.set_rows({dev}, T0 + 23 * SECOND);
 	rooms.connection_lost(T0 + 24 * SECOND);
 	rooms.connected(OWN_JID, TOKEN, T0 + 25 * SECOND);
 	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" +
-	                            std::to_string(T0 + 20 * SECOND)}));
+	                            std::to_string(T0 + 20 * SECOND - OVERLAP)}));
 }
 
 TEST_F(RoomsTest, NoHistoryForANewRoomThenSinceItsFirstJoin)
@@ -1027,6 +1033,83 @@ TEST_F(RoomsTest, NoHistoryForANewRoomThenSinceItsFirstJoin)
 	rooms.connected(OWN_JID, TOKEN, T0 + 200 * SECOND);
 	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" + std::to_string(T0)}))
 	    << "nothing stored, but joined before in this process: nothing said since then is lost";
+}
+
+TEST_F(RoomsTest, HistoryNeverFromBeforeTheRowWasAdded)
+{
+	/* last_stored 0: a new worker, nothing stored yet; else a message stored right after. */
+	for (const Timestamp last_stored : {Timestamp(0), T0 - 5 * SECOND})
+	{
+		RoomRow dev = row(DEV);
+		dev.added = T0 - 10 * SECOND;
+		dev.last_stored = last_stored;
+		rooms.set_rows({dev}, T0);
+		rooms.connected(OWN_JID, TOKEN, T0);
+		EXPECT_EQ(actions(),
+		          Lines({"join dev@conference.example.org/bot since=" + std::to_string(dev.added)}))
+		    << "what was said since the operator asked for the room, and nothing older: "
+		    << last_stored;
+		rooms.set_rows({}, T0);
+		rooms.connection_lost(T0);
+		actions();
+	}
+}
+
+TEST_F(RoomsTest, HistoryMaxStanzas)
+{
+	RoomRow none = row(DEV);
+	none.history_max_stanzas = 0;
+	none.added = T0 - 100 * SECOND;
+	none.last_stored = T0 - 50 * SECOND;
+	RoomRow last_n = row(OPS);
+	last_n.history_max_stanzas = 5;
+	last_n.added = T0 - 100 * SECOND;
+	rooms.set_rows({none, last_n}, T0);
+	rooms.connected(OWN_JID, TOKEN, T0);
+	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=0 max=0",
+	                            "join ops@conference.example.org/bot since=0 max=5"}))
+	    << "0: none at all; N with nothing stored: the room's last N, however old";
+
+	last_n.last_stored = T0 - 50 * SECOND;
+	rooms.set_rows({none, last_n}, T0 + SECOND);
+	rooms.connection_lost(T0 + 2 * SECOND);
+	rooms.connected(OWN_JID, TOKEN, T0 + 3 * SECOND);
+	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=0 max=0",
+	                            "join ops@conference.example.org/bot since=" +
+	                                std::to_string(T0 - 50 * SECOND - OVERLAP) + " max=5"}))
+	    << "N with messages stored: since the last one, at most N";
+}
+
+TEST_F(RoomsTest, HistoryCarriesItsStampAndJoin)
+{
+	join_dev();
+	Message live = groupchat(DEV + "/alice", "l1");
+	Verdict v = rooms.classify(live, Lookups(), T0 + 5 * SECOND);
+	EXPECT_EQ(v.kind, Verdict::store);
+	EXPECT_EQ(v.history_stamp, 0);
+	EXPECT_EQ(v.history_join, 0) << "live: nothing to look for";
+
+	Message old = groupchat(DEV + "/alice", "h1");
+	old.delayed = true;
+	old.delay_stamp = T0 - 60 * SECOND;
+	v = rooms.classify(old, Lookups(), T0 + 6 * SECOND);
+	EXPECT_EQ(v.kind, Verdict::store);
+	EXPECT_EQ(v.history_stamp, T0 - 60 * SECOND);
+	EXPECT_EQ(v.history_join, T0) << "when the join that brought it went out";
+}
+
+TEST_F(RoomsTest, AStampInTheFutureDoesNotMoveHistoryOn)
+{
+	join_dev();
+	Message forged = groupchat(DEV + "/mallory", "f1");
+	forged.delayed = true; /* a sender's own <delay/>, passed on by the room */
+	forged.delay_stamp = T0 + 365 * 24 * 3600 * SECOND;
+	const Verdict v = rooms.classify(forged, Lookups(), T0 + 5 * SECOND);
+	EXPECT_EQ(v.history_stamp, T0 + 5 * SECOND);
+	rooms.connection_lost(T0 + 6 * SECOND);
+	rooms.connected(OWN_JID, TOKEN, T0 + 7 * SECOND);
+	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" +
+	                            std::to_string(T0 + 5 * SECOND - OVERLAP)}));
 }
 
 TEST(Xep0082, UtcWholeSecondsFromPostgresEpoch)
@@ -1311,6 +1394,39 @@ TEST_F(ClassifyTest, MediatedInvitationAcceptedFromOurOwnService)
 
 	invite.mediated_inviter = "mallory@example.org";
 	EXPECT_EQ(classify(invite).kind, Verdict::invitation_ignored);
+
+	/* A semi-anonymous room names the inviter by nick: whoever it is cannot be checked. */
+	invite.mediated_inviter = "party@conference.example.org/alice";
+	const Verdict masked = classify(invite);
+	EXPECT_EQ(masked.kind, Verdict::invitation_ignored);
+	EXPECT_EQ(masked.why, "the room names the inviter only as the occupant "
+	                      "party@conference.example.org/alice (it is semi-anonymous): invite the "
+	                      "bot directly (XEP-0249), or make the room non-anonymous");
+	EXPECT_EQ(actions(), Lines());
+}
+
+TEST_F(ClassifyTest, MediatedInvitationWithTheDirectFormToo)
+{
+	settings.invitations = rooms::Invitations::accept;
+	rooms.set_settings(settings);
+	/* ejabberd adds <x xmlns='jabber:x:conference' jid='the room'/> to its mediated invitation. */
+	Message invite;
+	invite.from = "party@conference.example.org";
+	invite.mediated_invite = true;
+	invite.mediated_inviter = "alice@example.org/laptop";
+	invite.direct_invite_room = "party@conference.example.org";
+	EXPECT_EQ(classify(invite).kind, Verdict::invitation_accepted)
+	    << "the room's invitation: the inviter is the one the room names";
+	EXPECT_EQ(actions(), Lines({"accept_invitation party@conference.example.org"}));
+
+	/* Anyone else's message with both forms is a direct invitation from its sender. */
+	invite.from = "mallory@example.org/x";
+	const Verdict v = classify(invite);
+	EXPECT_EQ(v.kind, Verdict::invitation_ignored);
+	EXPECT_EQ(v.why, "the inviter mallory@example.org/x may not add rooms");
+	invite.from = "other@conference.example.org"; /* a room naming another room */
+	EXPECT_EQ(classify(invite).kind, Verdict::invitation_ignored);
+	EXPECT_EQ(actions(), Lines());
 }
 
 TEST_F(ClassifyTest, MediatedInvitationFromAnotherServiceIgnored)
