@@ -117,6 +117,12 @@ struct RoomRow
 	std::string password; /* "" (NULL): none */
 	bool enabled = true;
 	bool create = false;
+	/*
+	 * The version of the row (PostgreSQL's xmin): an UPDATE makes a new
+	 * one even when it changes no value, which is how an operator says "try
+	 * now" once the reason shown is dealt with (a member now, a ban lifted).
+	 */
+	std::string version;
 	/* When the last message stored from this room was sent (its delay stamp), 0 if none. */
 	Timestamp last_stored = 0;
 	/* The last subject stored for this room, if any. */
@@ -279,10 +285,10 @@ class Room
 	std::string last_error_;
 	int nick_attempt_ = 1; /* 1: the row's nick; n: nick_n */
 	std::string nick_in_use_;
-	Timestamp joined_at_ = 0;          /* when this join was confirmed */
-	Timestamp first_joined_at_ = 0;    /* the first join of this process (history, see .cpp) */
-	std::string joined_with_password_; /* the row as the last join went out */
-	bool joined_with_create_ = false;
+	Timestamp joined_at_ = 0;       /* when this join was confirmed */
+	Timestamp first_joined_at_ = 0; /* the first join of this process (history, see .cpp) */
+	uint64_t row_generation_ = 0;   /* counts the changes of the row (values or version) */
+	uint64_t join_generation_ = 0;  /* row_generation_ as the last join went out */
 	Pending pending_ = Pending::none;
 	std::string pending_id_;
 	Backoff rejoin_backoff_;

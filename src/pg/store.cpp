@@ -296,7 +296,8 @@ ensure_plans(void)
 	 * The rooms, each with when its last message was stored (history is
 	 * asked for from then on) and its last subject stored (the room sends
 	 * it again at every join): both through xmpp_rx_queue_groupchat_room,
-	 * newest first.
+	 * newest first; and the row's version, its xmin (any UPDATE makes a new
+	 * one: see rooms::RoomRow::version).
 	 */
 	plans.rooms = prepare(schema,
 	                      "SELECT r.room_jid, r.nick, r.password, r.enabled, r.create_room, "
@@ -306,7 +307,8 @@ ensure_plans(void)
 	                      "(SELECT q.message_subject FROM %s.xmpp_rx_queue q "
 	                      "WHERE lower(split_part(q.message_from, '/', 1)) = lower(r.room_jid) "
 	                      "AND q.message_type = 'groupchat' AND q.message_subject IS NOT NULL "
-	                      "AND q.message_body IS NULL ORDER BY q.id DESC LIMIT 1) "
+	                      "AND q.message_body IS NULL ORDER BY q.id DESC LIMIT 1), "
+	                      "r.xmin::pg_catalog.text "
 	                      "FROM %s.xmpp_rooms r ORDER BY r.insert_timestamp, r.room_jid",
 	                      0, nullptr);
 	/* ON CONFLICT: a row for the room, in any case (its unique index on lower(room_jid)). */
@@ -472,6 +474,7 @@ load_rooms(MemoryContext results, TablesSnapshot *snapshot)
 		/* A timestamptz is an int8 of microseconds: 0 stands for none (no message is that old). */
 		room->last_stored = int64_column(tuple, 6);
 		room->last_subject = copy_column(results, tuple, 7);
+		room->version = copy_column(results, tuple, 8);
 	}
 }
 

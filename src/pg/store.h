@@ -119,6 +119,7 @@ struct RoomsRow
 	bool create_room;
 	int64_t last_stored; /* TimestampTz of the last stored groupchat message, 0 if none */
 	char *last_subject;  /* NULL: no subject stored */
+	char *version;       /* the row's xmin, as text: any UPDATE changes it */
 };
 
 /* What the worker reads at each wake: the extension, the account, the enabled logins, the rooms. */
