@@ -498,6 +498,21 @@ Room::ping_answered(const std::string &type, const std::string &condition, Times
 	                    (condition.empty() ? std::string("no condition") : condition) + ")");
 }
 
+/*
+ * A room that refuses our message as not-acceptable says the bot is not
+ * an occupant (its service restarted and forgot us, say): a sign as sure
+ * as a failed self-ping, and one that comes before it. Other refusals
+ * (forbidden: a visitor in a moderated room; resource-constraint) are the
+ * row's business, not the room's.
+ */
+void
+Room::message_refused(const std::string &condition, Timestamp now)
+{
+	if (joined() && condition == "not-acceptable")
+		rejoin_now(now, "the room refused a message: it no longer counts the bot as an occupant "
+		                "(not-acceptable)");
+}
+
 /* A message or presence from the room while joined: the next self-ping waits for silence. */
 void
 Room::activity(Timestamp now, const Context &context)

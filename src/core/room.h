@@ -231,6 +231,8 @@ class Room
 	 */
 	bool iq_answered(const std::string &id, const std::string &from, const std::string &type,
 	                 const std::string &condition, Timestamp now, Context &context);
+	/* The room refused a message of ours with `condition` (see Rooms::message_refused). */
+	void message_refused(const std::string &condition, Timestamp now);
 	/* A message or presence from the room: while joined, the next self-ping waits for silence. */
 	void activity(Timestamp now, const Context &context);
 	/* A message of the room was stored, sent at `sent` (see history_since). */

@@ -417,6 +417,28 @@ TEST_F(RoomsTest, AnUpdateWhileTheJoinWasOutIsTriedAtOnce)
 	EXPECT_EQ(actions(), Lines());
 }
 
+TEST_F(RoomsTest, AMessageRefusedAsNotAcceptableMeansNotAnOccupant)
+{
+	join_dev();
+	rooms.message_refused(DEV, "not-acceptable", T0 + SECOND);
+	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" + std::to_string(T0)}))
+	    << "joined again at once, without a leave (the room does not count us)";
+	EXPECT_EQ(state(DEV), "joining");
+	EXPECT_EQ(status(DEV).last_error, "the room refused a message: it no longer counts the bot "
+	                                  "as an occupant (not-acceptable)");
+}
+
+TEST_F(RoomsTest, OtherRefusalsOfMessagesAreTheRowsBusiness)
+{
+	join_dev();
+	rooms.message_refused(DEV, "forbidden", T0 + SECOND);
+	rooms.message_refused(DEV, "resource-constraint", T0 + SECOND);
+	rooms.message_refused(DEV + "/alice", "not-acceptable", T0 + SECOND);
+	rooms.message_refused(OPS, "not-acceptable", T0 + SECOND);
+	EXPECT_EQ(actions(), Lines());
+	EXPECT_EQ(state(DEV), "joined");
+}
+
 TEST_F(RoomsTest, ShorterTimersFromTheSettings)
 {
 	Settings short_timers;
