@@ -162,11 +162,12 @@ Room::become(State state, Timestamp now)
 }
 
 /*
- * A row read again. Only configuration counts as a change; the facts about
- * stored messages are merged (the greater time; the subject only if this
- * process knows none, since its own is newer than a read that raced a
- * store). Any change of configuration of a room that is not in it retries
- * at once with fresh backoffs: someone acted on the reason shown.
+ * A row read again. Only configuration counts as a change, and a new
+ * version of the row (any UPDATE, even one that changes no value); the
+ * facts about stored messages are merged (the greater time; the subject
+ * only if this process knows none, since its own is newer than a read that
+ * raced a store). Any change of a room that is not in it retries at once
+ * with fresh backoffs: someone acted on the reason shown.
  */
 void
 Room::row_changed(const RoomRow &row, Timestamp now, Context &context)
@@ -181,9 +182,10 @@ Room::row_changed(const RoomRow &row, Timestamp now, Context &context)
 	}
 	const bool nick_changed = old.nick != row.nick;
 	const bool changed = nick_changed || old.password != row.password || old.create != row.create ||
-	                     old.enabled != row.enabled;
+	                     old.enabled != row.enabled || old.version != row.version;
 	if (!changed)
 		return;
+	row_generation_++;
 
 	if (!row.enabled)
 	{
@@ -195,7 +197,7 @@ Room::row_changed(const RoomRow &row, Timestamp now, Context &context)
 		return;
 	}
 	if (in_room() && !nick_changed)
-		return; /* a new password or create flag: nothing to redo while in (or entering) */
+		return; /* a new password, create flag or version: nothing to redo while in (or entering) */
 	if (in_room() && context.online)
 		send_leave(context); /* a new nick: leave under the old one, join under the new */
 	rejoin_backoff_.reset();
@@ -422,7 +424,7 @@ Room::join_refused(const Presence &presence, Timestamp now, Context &context)
 		    "the room refused the join (" + (condition.empty() ? "no condition" : condition) + ")";
 	why += text;
 
-	if (row_.password != joined_with_password_ || row_.create != joined_with_create_)
+	if (row_generation_ != join_generation_)
 	{
 		rejoin_now(now, why);
 		return;
@@ -496,6 +498,21 @@ Room::ping_answered(const std::string &type, const std::string &condition, Times
 	                    (condition.empty() ? std::string("no condition") : condition) + ")");
 }
 
+/*
+ * A room that refuses our message as not-acceptable says the bot is not
+ * an occupant (its service restarted and forgot us, say): a sign as sure
+ * as a failed self-ping, and one that comes before it. Other refusals
+ * (forbidden: a visitor in a moderated room; resource-constraint) are the
+ * row's business, not the room's.
+ */
+void
+Room::message_refused(const std::string &condition, Timestamp now)
+{
+	if (joined() && condition == "not-acceptable")
+		rejoin_now(now, "the room refused a message: it no longer counts the bot as an occupant "
+		                "(not-acceptable)");
+}
+
 /* A message or presence from the room while joined: the next self-ping waits for silence. */
 void
 Room::activity(Timestamp now, const Context &context)
@@ -564,8 +581,7 @@ Room::send_join(Timestamp now, Context &context)
 	context.actions.push_back(action);
 	join_sent_at_ = now;
 	nick_in_use_ = action.nick;
-	joined_with_password_ = row_.password;
-	joined_with_create_ = row_.create;
+	join_generation_ = row_generation_;
 	become(State::joining, now);
 	due_ = now + context.settings.answer_timeout;
 }

@@ -129,6 +129,12 @@ struct RoomRow
 	/* When the row was added (insert_timestamp): history starts there. 0: unknown. */
 	Timestamp added = 0;
 	/*
+	 * The version of the row (PostgreSQL's xmin): an UPDATE makes a new
+	 * one even when it changes no value, which is how an operator says "try
+	 * now" once the reason shown is dealt with (a member now, a ban lifted).
+	 */
+	std::string version;
+	/*
 	 * When the last message stored from this room was said: the room's
 	 * delay stamp for history, the time it was stored otherwise; 0 if none.
 	 */
@@ -241,6 +247,8 @@ class Room
 	 */
 	bool iq_answered(const std::string &id, const std::string &from, const std::string &type,
 	                 const std::string &condition, Timestamp now, Context &context);
+	/* The room refused a message of ours with `condition` (see Rooms::message_refused). */
+	void message_refused(const std::string &condition, Timestamp now);
 	/* A message or presence from the room: while joined, the next self-ping waits for silence. */
 	void activity(Timestamp now, const Context &context);
 	/* A message of the room was stored, sent at `sent` (see history_since). */
@@ -300,8 +308,8 @@ class Room
 	Timestamp joined_at_ = 0;       /* when this join was confirmed */
 	Timestamp first_joined_at_ = 0; /* the first join of this process (history, see .cpp) */
 	Timestamp join_sent_at_ = 0;
-	std::string joined_with_password_; /* the row as the last join went out */
-	bool joined_with_create_ = false;
+	uint64_t row_generation_ = 0;   /* counts the changes of the row (values or version) */
+	uint64_t join_generation_ = 0;  /* row_generation_ as the last join went out */
 	Pending pending_ = Pending::none;
 	std::string pending_id_;
 	Backoff rejoin_backoff_;

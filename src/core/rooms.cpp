@@ -81,6 +81,17 @@ Rooms::connection_lost(Timestamp now)
 	publish();
 }
 
+void
+Rooms::message_refused(const std::string &from, const std::string &condition, Timestamp now)
+{
+	Room *room = find(from);
+	if (!room || !context_.online || !jid::resource(from).empty())
+		return;
+	room->message_refused(condition, now);
+	room->advance(now, context_);
+	publish();
+}
+
 bool
 Rooms::presence(const Presence &presence, Timestamp now)
 {

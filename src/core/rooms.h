@@ -145,6 +145,13 @@ class Rooms
 	/* The connection ended: stanzas not taken yet are dropped (they cannot go out). */
 	void connection_lost(Timestamp now);
 
+	/*
+	 * A message of ours refused with an error from `from` (the send
+	 * pipeline vouched that it answers a row sent there). A joined room
+	 * that refuses it as not-acceptable no longer counts the bot as an
+	 * occupant (XEP-0045 7.4): it is joined again at once.
+	 */
+	void message_refused(const std::string &from, const std::string &condition, Timestamp now);
 	/* A presence stanza: true if it came from one of the rooms (the mirror must not see it). */
 	bool presence(const Presence &presence, Timestamp now);
 	/* An iq result or error: true if it answered an iq of a room. */

@@ -34,6 +34,8 @@ int jabclnd_subscriptions = SUBSCRIPTIONS_OPENFIRE_USERS;
 bool jabclnd_away_is_available = true;
 int jabclnd_receive_from = RECEIVE_ANYONE;
 int jabclnd_room_invitations = ROOM_INVITATIONS_IGNORE;
+int jabclnd_room_ping_interval_ms = 300000;
+int jabclnd_room_rejoin_delay_ms = 30000;
 
 static const struct config_enum_entry tls_options[] = {
     {"required", TLS_REQUIRED, false},
@@ -268,6 +270,23 @@ define_settings(void)
 	    "room to xmpp_rooms, and the worker joins it.",
 	    &jabclnd_room_invitations, ROOM_INVITATIONS_IGNORE, room_invitation_options, PGC_SIGHUP, 0,
 	    nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.room_ping_interval",
+	    "How long a joined room may stay silent before the worker checks that it is still in it.",
+	    "The check is a self-ping (XEP-0410) to the bot's own nick in the room; a room that no "
+	    "longer counts the bot as an occupant (its service restarted, the room was destroyed) "
+	    "is joined again. Every message or presence from the room starts the interval anew.",
+	    &jabclnd_room_ping_interval_ms, 300000, 1000, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+	    nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.room_rejoin_delay", "First delay before joining a room again after a kick.",
+	    "Also after other trouble that passes by itself (no answer, the room's server "
+	    "unreachable). Delays double from this up to 10 minutes (or this, if longer), with "
+	    "random jitter.",
+	    &jabclnd_room_rejoin_delay_ms, 30000, 100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	    nullptr, nullptr);
 
 	MarkGUCPrefixReserved("jabclnd");
 }

@@ -63,6 +63,8 @@ extern int jabclnd_subscriptions;
 extern bool jabclnd_away_is_available;
 extern int jabclnd_receive_from;
 extern int jabclnd_room_invitations;
+extern int jabclnd_room_ping_interval_ms;
+extern int jabclnd_room_rejoin_delay_ms;
 
 /* Defines every setting; called once from _PG_init. */
 void define_settings(void);

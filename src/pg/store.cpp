@@ -313,7 +313,8 @@ ensure_plans(void)
 	 * it again at every join): both through xmpp_rx_queue_groupchat_room,
 	 * newest first. The time is when that row was stored: for history,
 	 * later than the room said it, which a worker that goes on knows
-	 * better (Room::message_stored); this is what a new worker starts from.
+	 * better (Room::message_stored); this is what a new worker starts from. And the row's version, its xmin
+	 * (any UPDATE makes a new one: see rooms::RoomRow::version).
 	 */
 	plans.rooms = prepare(schema,
 	                      "SELECT r.room_jid, r.nick, r.password, r.enabled, r.create_room, "
@@ -324,7 +325,8 @@ ensure_plans(void)
 	                      "WHERE lower(split_part(q.message_from, '/', 1)) = lower(r.room_jid) "
 	                      "AND q.message_type = 'groupchat' AND q.message_subject IS NOT NULL "
 	                      "AND q.message_body IS NULL ORDER BY q.id DESC LIMIT 1), "
-	                      "coalesce(r.history_max_stanzas, -1), r.insert_timestamp "
+	                      "coalesce(r.history_max_stanzas, -1), r.insert_timestamp, "
+	                      "r.xmin::pg_catalog.text "
 	                      "FROM %s.xmpp_rooms r ORDER BY r.insert_timestamp, r.room_jid",
 	                      0, nullptr);
 	/* ON CONFLICT: a row for the room, in any case (its unique index on lower(room_jid)). */
@@ -492,6 +494,7 @@ load_rooms(MemoryContext results, TablesSnapshot *snapshot)
 		room->last_subject = copy_column(results, tuple, 7);
 		room->history_max_stanzas = int32_column(tuple, 8);
 		room->added = int64_column(tuple, 9);
+		room->version = copy_column(results, tuple, 10);
 	}
 }
 

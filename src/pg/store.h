@@ -129,6 +129,7 @@ struct RoomsRow
 	int64_t added;           /* TimestampTz of the row's insert_timestamp */
 	int64_t last_stored;     /* TimestampTz, see plans.rooms; 0 if none */
 	char *last_subject;      /* NULL: no subject stored */
+	char *version;           /* the row's xmin, as text: any UPDATE changes it */
 };
 
 /* What the worker reads at each wake: the extension, the account, the enabled logins, the rooms. */

@@ -42,7 +42,15 @@ const int LOGIN_POLL_MS = 10;
 
 Worker *running_worker = nullptr;
 
-Worker::Worker() : session_(jabclnd_log_level)
+/*
+ * The rooms take their settings now, not only at the first reload (a value
+ * in postgresql.conf counts from the start), and PostgreSQL's generator for
+ * the jitter of their backoffs, so that the workers of many databases do not
+ * rejoin a room in step.
+ */
+Worker::Worker()
+    : session_(jabclnd_log_level),
+      rooms_(room_settings(), [] { return pg_prng_double(&pg_global_prng_state); })
 {
 	results_ = AllocSetContextCreate(TopMemoryContext, "jabclnd results", ALLOCSET_DEFAULT_SIZES);
 	running_worker = this;

@@ -14,6 +14,8 @@
 #include "pg/room_status.h"
 #include "pg/settings.h"
 
+#include <algorithm>
+
 namespace
 {
 
@@ -32,6 +34,10 @@ rooms::Settings
 room_settings(void)
 {
 	rooms::Settings settings;
+	settings.self_ping_interval =
+	    static_cast<rooms::Timestamp>(jabclnd_room_ping_interval_ms) * 1000;
+	settings.rejoin_min_ms = jabclnd_room_rejoin_delay_ms;
+	settings.rejoin_max_ms = std::max(settings.rejoin_max_ms, jabclnd_room_rejoin_delay_ms);
 	settings.invitations = jabclnd_room_invitations == ROOM_INVITATIONS_ACCEPT
 	                           ? rooms::Invitations::accept
 	                           : rooms::Invitations::ignore;
@@ -58,6 +64,7 @@ Worker::set_room_rows(const TablesSnapshot &snapshot, TimestampTz now)
 			row.last_stored = in.last_stored;
 			row.has_last_subject = in.last_subject != nullptr;
 			row.last_subject = in.last_subject ? in.last_subject : "";
+			row.version = in.version ? in.version : "";
 			rows.push_back(std::move(row));
 		}
 	rooms_.set_rows(rows, now);

@@ -633,6 +633,7 @@ Session::on_message(xmpp_stanza_t *stanza)
 		error.id = attribute(stanza, "id");
 		error.from = attribute(stanza, "from");
 		error.reason = describe_error(ctx_, stanza);
+		error.condition = room_stanzas::error_condition(stanza);
 		if (!error.id.empty() && events_.errors.size() < MAX_QUEUED_MESSAGES)
 			events_.errors.push_back(std::move(error));
 		return;

@@ -88,6 +88,7 @@ struct MessageError
 	std::string id;
 	std::string from;
 	std::string reason;
+	std::string condition; /* the defined condition alone, e.g. not-acceptable ("" if none) */
 };
 
 /* An iq result or error that may answer one of our pings. */

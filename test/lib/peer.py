@@ -24,6 +24,8 @@ What it records (appended by the client's thread, read by the test's):
 Group chats (XEP-0045, slixmpp's xep_0045 plugin): join_room(room, nick)
 joins, and creates the room as an instant room if the join created it;
 the presences of the room's occupants land in presence_events as any other.
+An owner of a room configures it (configure_room), sets affiliations
+(set_affiliation: member, outcast, ...) and kicks (kick).
 
 auto_accept=True (the default) accepts subscription requests and subscribes
 back, as a user who trusts the other party would. initial_presence=False logs
@@ -39,8 +41,14 @@ import ssl
 import threading
 import time
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import slixmpp
+
+
+def _xml_text(text):
+    """text escaped for an XML element or attribute value."""
+    return escape(text, {"'": "&apos;", '"': "&quot;"})
 
 
 class _Client(slixmpp.ClientXMPP):
@@ -299,6 +307,51 @@ class Peer:
         """The first groupchat message matching predicate; AssertionError after timeout."""
         return self._wait("groupchat message", self.groupchat, predicate or (lambda m: True),
                           timeout, lambda m: (m["from"], m["body"]))
+
+    def count_groupchat(self, predicate):
+        """How many groupchat messages received so far match predicate."""
+        with self._lock:
+            return sum(1 for m in self.groupchat if predicate(m))
+
+    # -- a room's owner --------------------------------------------------------------
+    # What an owner of a room does to it (XEP-0045 10 and 9), as plain iqs: each fails
+    # with the room's answer when the room refuses.
+
+    def _owner_iq(self, room, payload, what):
+        reply = self.iq(room, payload, itype="set")
+        if "type=\"error\"" in reply or "type='error'" in reply:
+            raise AssertionError(f"peer {self.jid}: room {room} refused to {what}: {reply}")
+        return reply
+
+    def configure_room(self, room, fields):
+        """Submits the room's configuration form with `fields` ({'muc#roomconfig_…': value};
+        a bool is sent as 1/0); the fields left out keep their values."""
+        def field(var, value):
+            if isinstance(value, bool):
+                value = "1" if value else "0"
+            return f"<field var='{var}'><value>{_xml_text(str(value))}</value></field>"
+
+        form = ("<field var='FORM_TYPE' type='hidden'>"
+                "<value>http://jabber.org/protocol/muc#roomconfig</value></field>"
+                + "".join(field(var, value) for var, value in fields.items()))
+        self._owner_iq(room, "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                       f"<x xmlns='jabber:x:data' type='submit'>{form}</x></query>",
+                       f"take the configuration {fields!r}")
+
+    def set_affiliation(self, room, jid, affiliation, reason=None):
+        """Gives the bare `jid` an affiliation in the room: owner, admin, member, none, or
+        outcast (banned: the room removes it with status 301)."""
+        reason_xml = f"<reason>{_xml_text(reason)}</reason>" if reason else ""
+        self._owner_iq(room, "<query xmlns='http://jabber.org/protocol/muc#admin'>"
+                       f"<item affiliation='{affiliation}' jid='{jid}'>{reason_xml}</item>"
+                       "</query>", f"make {jid} {affiliation}")
+
+    def kick(self, room, nick, reason=None):
+        """Kicks the occupant `nick` (role none: the room removes it with status 307)."""
+        reason_xml = f"<reason>{_xml_text(reason)}</reason>" if reason else ""
+        self._owner_iq(room, "<query xmlns='http://jabber.org/protocol/muc#admin'>"
+                       f"<item nick='{_xml_text(nick)}' role='none'>{reason_xml}</item>"
+                       "</query>", f"kick {nick}")
 
     # -- receiving ---------------------------------------------------------------
 

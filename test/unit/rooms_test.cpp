@@ -355,6 +355,107 @@ TEST_F(RoomsTest, NewPasswordWhileJoinedChangesNothing)
 	EXPECT_EQ(state(DEV), "joined");
 }
 
+/* DEV's row as read at another version (xmin): an UPDATE, whatever it changed. */
+RoomRow
+updated(RoomRow r, const std::string &version)
+{
+	r.version = version;
+	return r;
+}
+
+TEST_F(RoomsTest, AnUpdateThatChangesNoValueRetriesARoomInErrorAtOnce)
+{
+	rooms.set_rows({updated(row(DEV), "700")}, T0);
+	rooms.connected(OWN_JID, TOKEN, T0);
+	rooms.take_actions();
+	rooms.presence(refusal(DEV, "bot", "registration-required"), T0 + SECOND);
+	EXPECT_EQ(state(DEV), "error");
+
+	rooms.set_rows({updated(row(DEV), "700")}, T0 + 2 * SECOND);
+	EXPECT_EQ(actions(), Lines()) << "read again, not updated: no retry";
+	EXPECT_EQ(state(DEV), "error");
+
+	rooms.set_rows({updated(row(DEV), "701")}, T0 + 3 * SECOND);
+	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=0"}))
+	    << "the operator dealt with the reason (a member now) and touched the row";
+	EXPECT_EQ(state(DEV), "joining");
+	EXPECT_EQ(status(DEV).last_error, "");
+
+	rooms.presence(refusal(DEV, "bot", "registration-required"), T0 + 4 * SECOND);
+	EXPECT_EQ(status(DEV).retry_at, T0 + 4 * SECOND + 300 * SECOND)
+	    << "the long backoff starts anew after an update";
+}
+
+TEST_F(RoomsTest, AnUpdateRetriesAKickedRoomAtOnce)
+{
+	join_dev(updated(row(DEV), "700"));
+	rooms.presence(unavailable(DEV, "bot", {110, 307}), T0 + SECOND);
+	EXPECT_EQ(actions(), Lines());
+	rooms.set_rows({updated(row(DEV), "701")}, T0 + 2 * SECOND);
+	EXPECT_EQ(actions(),
+	          Lines({"join dev@conference.example.org/bot since=" + std::to_string(T0)}));
+}
+
+TEST_F(RoomsTest, AnUpdateWhileJoinedChangesNothing)
+{
+	join_dev(updated(row(DEV), "700"));
+	rooms.set_rows({updated(row(DEV), "701")}, T0 + SECOND);
+	EXPECT_EQ(actions(), Lines());
+	EXPECT_EQ(state(DEV), "joined");
+	EXPECT_EQ(rooms.take_status_changes().size(), 0u);
+}
+
+TEST_F(RoomsTest, AnUpdateWhileTheJoinWasOutIsTriedAtOnce)
+{
+	rooms.set_rows({updated(row(DEV), "700")}, T0);
+	rooms.connected(OWN_JID, TOKEN, T0);
+	rooms.take_actions();
+	rooms.set_rows({updated(row(DEV), "701")}, T0 + 1);
+	EXPECT_EQ(actions(), Lines()) << "the join is out: wait for its answer";
+	rooms.presence(refusal(DEV, "bot", "forbidden"), T0 + 2);
+	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=0"}))
+	    << "the refusal answered the row as it was before the update";
+	rooms.presence(refusal(DEV, "bot", "forbidden"), T0 + 3);
+	EXPECT_EQ(state(DEV), "error") << "the same row refused again: no hammering";
+	EXPECT_EQ(actions(), Lines());
+}
+
+TEST_F(RoomsTest, AMessageRefusedAsNotAcceptableMeansNotAnOccupant)
+{
+	join_dev();
+	rooms.message_refused(DEV, "not-acceptable", T0 + SECOND);
+	EXPECT_EQ(actions(), Lines({"join dev@conference.example.org/bot since=" + std::to_string(T0)}))
+	    << "joined again at once, without a leave (the room does not count us)";
+	EXPECT_EQ(state(DEV), "joining");
+	EXPECT_EQ(status(DEV).last_error, "the room refused a message: it no longer counts the bot "
+	                                  "as an occupant (not-acceptable)");
+}
+
+TEST_F(RoomsTest, OtherRefusalsOfMessagesAreTheRowsBusiness)
+{
+	join_dev();
+	rooms.message_refused(DEV, "forbidden", T0 + SECOND);
+	rooms.message_refused(DEV, "resource-constraint", T0 + SECOND);
+	rooms.message_refused(DEV + "/alice", "not-acceptable", T0 + SECOND);
+	rooms.message_refused(OPS, "not-acceptable", T0 + SECOND);
+	EXPECT_EQ(actions(), Lines());
+	EXPECT_EQ(state(DEV), "joined");
+}
+
+TEST_F(RoomsTest, ShorterTimersFromTheSettings)
+{
+	Settings short_timers;
+	short_timers.self_ping_interval = 2 * SECOND;
+	short_timers.rejoin_min_ms = 3000;
+	rooms.set_settings(short_timers);
+	join_dev();
+	rooms.tick(T0 + 2 * SECOND);
+	EXPECT_EQ(actions(), Lines({"self_ping dev@conference.example.org/bot jabclnd-room-tok-1"}));
+	rooms.iq_answered("jabclnd-room-tok-1", DEV + "/bot", "result", "", T0 + 2 * SECOND);
+	rooms.presence(unavailable(DEV, "bot", {110, 307}), T0 + 3 * SECOND);
+	EXPECT_EQ(status(DEV).retry_at, T0 + 3 * SECOND + 1500 * 1000) << "half of 3 s (no jitter)";
+}
+
 TEST_F(RoomsTest, StatusChangesAreTakenOnce)
 {
 	rooms.set_rows({row(DEV)}, T0);
