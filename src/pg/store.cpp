@@ -30,6 +30,8 @@ struct Plans
 	SPIPlanPtr claim;
 	SPIPlanPtr mark_sent;
 	SPIPlanPtr mark_failed;
+	SPIPlanPtr mark_retry;
+	SPIPlanPtr next_due;
 	SPIPlanPtr insert_rx;
 	SPIPlanPtr set_aside_rx;
 	SPIPlanPtr logins;
@@ -109,11 +111,11 @@ prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 static void
 forget_plans(void)
 {
-	SPIPlanPtr *all[] = {&plans.account,         &plans.claim,          &plans.mark_sent,
-	                     &plans.mark_failed,     &plans.insert_rx,      &plans.set_aside_rx,
-	                     &plans.logins,          &plans.reset_presence, &plans.set_presence,
-	                     &plans.reset_resources, &plans.write_resource, &plans.delete_resource,
-	                     &plans.rooms,           &plans.add_room};
+	SPIPlanPtr *all[] = {
+	    &plans.account,      &plans.claim,           &plans.mark_sent,      &plans.mark_failed,
+	    &plans.insert_rx,    &plans.set_aside_rx,    &plans.logins,         &plans.reset_presence,
+	    &plans.set_presence, &plans.reset_resources, &plans.write_resource, &plans.delete_resource,
+	    &plans.rooms,        &plans.add_room,        &plans.mark_retry,     &plans.next_due};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -168,6 +170,7 @@ ensure_plans(void)
 	Oid claim_types[] = {INT4OID, INT8OID, INT8OID, TEXTARRAYOID};
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
+	Oid retry_types[] = {INT8OID, TEXTOID, TIMESTAMPTZOID};
 	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Oid add_room_types[] = {TEXTOID, TEXTOID};
 	Oid set_aside_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -217,6 +220,11 @@ ensure_plans(void)
 	 * value, and the UPDATE keeps the TOAST pointers: a 300 MB body
 	 * inserted by a role that may only INSERT never enters the worker's
 	 * memory (it once did, five times over).
+	 *
+	 * A row that waits for its retry (next_attempt_at in the future) is
+	 * not due: it stays in xmpp_tx_queue_pending and is skipped here.
+	 * The update changes submission_attempts only, which no index names:
+	 * with room on the page (the table's fillfactor) it is a HOT update.
 	 */
 	plans.claim =
 	    prepare(schema,
@@ -228,6 +236,7 @@ ensure_plans(void)
 	            "+ coalesce(octet_length(message_body)::int8, 0) AS text_bytes "
 	            "FROM %s.xmpp_tx_queue "
 	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
+	            "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
 	            "AND (message_type IS DISTINCT FROM 'groupchat' "
 	            "OR NOT coalesce(lower(message_to) = ANY($4), false)) "
 	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
@@ -236,7 +245,7 @@ ensure_plans(void)
 	            "FROM batch WHERE q.id = batch.id "
 	            "RETURNING q.id, "
 	            "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
-	            "q.submission_attempts, batch.text_bytes, "
+	            "q.submission_attempts, batch.text_bytes, q.submission_retries, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_stanza END, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_to END, "
 	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
@@ -251,6 +260,25 @@ ensure_plans(void)
 	                            "UPDATE %s.xmpp_tx_queue SET submission_failed = true, "
 	                            "submission_info = $2 WHERE id = $1",
 	                            2, failed_types);
+	/*
+	 * A temporary error: the row is pending again, due at $3. Its attempts
+	 * start again from zero: the server answered, so the row did not kill
+	 * the connection (jabclnd.max_attempts is about that); the retries
+	 * are counted instead. The columns are not indexed but by the partial
+	 * xmpp_tx_queue_next_attempt, which the rows that never wait skip.
+	 */
+	plans.mark_retry = prepare(schema,
+	                           "UPDATE %s.xmpp_tx_queue SET next_attempt_at = $3, "
+	                           "submission_retries = submission_retries + 1, "
+	                           "submission_attempts = 0, submission_info = $2 "
+	                           "WHERE id = $1 AND submission_timestamp IS NULL",
+	                           3, retry_types);
+	/* The earliest retry still to come (xmpp_tx_queue_next_attempt): when to wake for it. */
+	plans.next_due = prepare(schema,
+	                         "SELECT min(next_attempt_at) FROM %s.xmpp_tx_queue "
+	                         "WHERE next_attempt_at IS NOT NULL AND next_attempt_at > now() "
+	                         "AND submission_timestamp IS NULL AND NOT submission_failed",
+	                         0, nullptr);
 	/*
 	 * A room's history at a join may repeat what is stored already: the
 	 * room's stanza-id ($7) recognises it, in the room (the bare JID of the
@@ -520,6 +548,10 @@ load_account_body(void *arg)
 	for (uint64 i = 0; i < SPI_processed; i++)
 		snapshot->logins[i] = copy_column(args->results, SPI_tuptable->vals[i], 1);
 	load_rooms(args->results, snapshot);
+
+	if (SPI_execute_plan(plans.next_due, nullptr, nullptr, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "jabclnd: reading xmpp_tx_queue.next_attempt_at failed");
+	snapshot->next_due = int64_column(SPI_tuptable->vals[0], 1);
 }
 
 bool
@@ -581,11 +613,12 @@ claim_body(void *arg)
 		rows[i].attempts = int32_column(tuple, 3);
 		rows[i].text_bytes = int64_column(tuple, 4);
 		rows[i].text_loaded = rows[i].text_bytes <= args->max_text_bytes;
-		rows[i].stanza = copy_column(args->results, tuple, 5);
-		rows[i].to = copy_column(args->results, tuple, 6);
-		rows[i].type = copy_column(args->results, tuple, 7);
-		rows[i].subject = copy_column(args->results, tuple, 8);
-		rows[i].body = copy_column(args->results, tuple, 9);
+		rows[i].retries = int32_column(tuple, 5);
+		rows[i].stanza = copy_column(args->results, tuple, 6);
+		rows[i].to = copy_column(args->results, tuple, 7);
+		rows[i].type = copy_column(args->results, tuple, 8);
+		rows[i].subject = copy_column(args->results, tuple, 9);
+		rows[i].body = copy_column(args->results, tuple, 10);
 	}
 	*args->rows = rows;
 	*args->row_count = static_cast<int>(SPI_processed);
@@ -621,11 +654,14 @@ mark_sent(const Outcomes *outcomes)
 		elog(ERROR, "jabclnd: marking rows of xmpp_tx_queue sent failed");
 }
 
+/* A failure for good, or a temporary one (retry_at set): the row is due again then. */
 static void
 mark_failed(const RowFailure *failure)
 {
-	Datum arguments[2] = {Int64GetDatum(failure->id), CStringGetTextDatum(failure->reason)};
-	if (SPI_execute_plan(plans.mark_failed, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
+	Datum arguments[3] = {Int64GetDatum(failure->id), CStringGetTextDatum(failure->reason),
+	                      TimestampTzGetDatum(failure->retry_at)};
+	SPIPlanPtr plan = failure->retry_at != 0 ? plans.mark_retry : plans.mark_failed;
+	if (SPI_execute_plan(plan, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "jabclnd: marking row %lld of xmpp_tx_queue failed failed",
 		     static_cast<long long>(failure->id));
 }

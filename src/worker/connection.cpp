@@ -294,7 +294,8 @@ Worker::take_events(TimestampTz now)
 	 * bounces a stanza before it processes the ping behind it.
 	 */
 	for (const session::MessageError &error : events.errors)
-		pipeline_.error_replied(error.id, error.from, error.reason);
+		pipeline_.error_replied(error.id, error.from,
+		                        retry::ErrorReply{error.type, error.condition, error.reason}, now);
 	for (const session::IqAnswer &answer : events.answered_iqs)
 	{
 		if (pipeline_.barrier_answered(answer.id, answer.from))

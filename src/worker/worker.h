@@ -97,6 +97,7 @@ class Worker
   private:
 	void reload_settings();
 	void look_at_tables(TimestampTz now);
+	void retries_due(TimestampTz now);
 	bool offline_from(const TablesSnapshot &snapshot);
 	void drive_connection(TimestampTz now);
 	void start_login(TimestampTz now, const std::string &address);
@@ -156,7 +157,8 @@ class Worker
 	TimestampTz next_ping_ = 0;
 	std::string ping_id_;
 	TimestampTz ping_deadline_ = 0;
-	TimestampTz stop_deadline_ = 0; /* a stop was asked for: end by then at the latest */
+	TimestampTz stop_deadline_ = 0;  /* a stop was asked for: end by then at the latest */
+	TimestampTz next_retry_due_ = 0; /* the earliest next_attempt_at still to come, 0 if none */
 	Backoff backoff_;
 	Backoff replaced_backoff_; /* reset by any ending but a replacement */
 
