@@ -115,3 +115,7 @@ BEGIN
 		'ON @extschema@.xmpp_tx_queue TO %I', worker_role);
 END
 $grant$;
+
+-- The worker waits for this commit to serve version 1.2 (as in the 1.1 script; a second
+-- call by another section of this script is harmless: it only sets a flag).
+SELECT @extschema@.jabclnd_wake();

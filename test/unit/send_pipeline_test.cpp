@@ -1687,6 +1687,23 @@ const retry::Policy TWO_RETRIES{2, 30, 100};
 const retry::ErrorReply FULL_QUEUE{"wait", "resource-constraint",
                                    "the server answered with an error: resource-constraint (wait)"};
 
+/* A pipeline with TWO_RETRIES, online, and rows 1..n sent in one batch, row i claimed with
+ * retries[i - 1] retries behind it. */
+void
+send_with_retries(SendPipeline &pipeline, const std::vector<int> &retries)
+{
+	pipeline.set_retry_policy(TWO_RETRIES);
+	pipeline.connected(OWN_JID);
+	const int count = static_cast<int>(retries.size());
+	pipeline.begin_batch(pipeline.claim_after(), count, count, count);
+	for (int row = 1; row <= count; row++)
+	{
+		pipeline.row_retries(row, retries[row - 1]);
+		pipeline.row_sent(row, stanza_id(row), ALICE);
+	}
+	pipeline.end_batch("b1", 1000);
+}
+
 } // namespace
 
 TEST(Retries, AWaitErrorMakesTheRowDueLaterNotFailed)
@@ -1707,14 +1724,7 @@ TEST(Retries, AWaitErrorMakesTheRowDueLaterNotFailed)
 TEST(Retries, TheClaimedRetriesCountOn)
 {
 	SendPipeline pipeline;
-	pipeline.set_retry_policy(TWO_RETRIES);
-	pipeline.connected(OWN_JID);
-	pipeline.begin_batch(pipeline.claim_after(), 2, 2, 2);
-	pipeline.row_retries(1, 1);
-	pipeline.row_sent(1, stanza_id(1), ALICE);
-	pipeline.row_retries(2, 2);
-	pipeline.row_sent(2, stanza_id(2), ALICE);
-	pipeline.end_batch("b1", 1000);
+	send_with_retries(pipeline, {1, 2});
 	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, FULL_QUEUE, 500));
 	EXPECT_TRUE(pipeline.error_replied(stanza_id(2), ALICE, FULL_QUEUE, 500));
 	ASSERT_EQ(pipeline.failures().size(), 2u);
@@ -1740,12 +1750,7 @@ TEST(Retries, ACancelErrorFailsAtOnce)
 TEST(Retries, RecordedOrLostRowsForgetTheirRetries)
 {
 	SendPipeline pipeline;
-	pipeline.set_retry_policy(TWO_RETRIES);
-	pipeline.connected(OWN_JID);
-	pipeline.begin_batch(pipeline.claim_after(), 1, 1, 1);
-	pipeline.row_retries(1, 2);
-	pipeline.row_sent(1, stanza_id(1), ALICE);
-	pipeline.end_batch("b1", 1000);
+	send_with_retries(pipeline, {2});
 	pipeline.connection_lost("reset");
 	pipeline.connected(OWN_JID);
 	/* Claimed again (resent meanwhile: no retries behind it any more). */
