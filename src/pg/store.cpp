@@ -28,6 +28,7 @@ struct Plans
 	Oid extension;
 	SPIPlanPtr account;
 	SPIPlanPtr claim;
+	SPIPlanPtr claim_skip_locked;
 	SPIPlanPtr mark_sent;
 	SPIPlanPtr mark_failed;
 	SPIPlanPtr mark_retry;
@@ -111,11 +112,23 @@ prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 static void
 forget_plans(void)
 {
-	SPIPlanPtr *all[] = {
-	    &plans.account,      &plans.claim,           &plans.mark_sent,      &plans.mark_failed,
-	    &plans.insert_rx,    &plans.set_aside_rx,    &plans.logins,         &plans.reset_presence,
-	    &plans.set_presence, &plans.reset_resources, &plans.write_resource, &plans.delete_resource,
-	    &plans.rooms,        &plans.add_room,        &plans.mark_retry,     &plans.next_due};
+	SPIPlanPtr *all[] = {&plans.account,
+	                     &plans.claim,
+	                     &plans.mark_sent,
+	                     &plans.mark_failed,
+	                     &plans.insert_rx,
+	                     &plans.set_aside_rx,
+	                     &plans.logins,
+	                     &plans.reset_presence,
+	                     &plans.set_presence,
+	                     &plans.reset_resources,
+	                     &plans.write_resource,
+	                     &plans.delete_resource,
+	                     &plans.rooms,
+	                     &plans.add_room,
+	                     &plans.mark_retry,
+	                     &plans.next_due,
+	                     &plans.claim_skip_locked};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -209,10 +222,11 @@ ensure_plans(void)
 	                        "WHERE enabled ORDER BY id LIMIT 1",
 	                        0, nullptr);
 	/*
-	 * SKIP LOCKED: a row someone holds locked is not ours to send now, and
-	 * must not stall the rows behind it. The attempt is counted as it is
-	 * claimed, so a row whose sending keeps killing the connection is
-	 * recognised however the worker dies.
+	 * The claim takes the oldest due rows and counts an attempt on each, so
+	 * that a row whose sending keeps killing the connection is recognised
+	 * however the worker dies. A row that waits for its retry
+	 * (next_attempt_at in the future) is not due: it stays in
+	 * xmpp_tx_queue_pending and is skipped here.
 	 *
 	 * Sizes before content: a row whose text is larger than $3
 	 * (jabclnd.max_stanza_size) comes back with its size and without its
@@ -221,37 +235,46 @@ ensure_plans(void)
 	 * inserted by a role that may only INSERT never enters the worker's
 	 * memory (it once did, five times over).
 	 *
-	 * A row that waits for its retry (next_attempt_at in the future) is
-	 * not due: it stays in xmpp_tx_queue_pending and is skipped here.
-	 * The update changes submission_attempts only, which no index names:
+	 * What it costs (README.md, "What sending costs the database"): the
+	 * update changes submission_attempts only, which no index names, so
 	 * with room on the page (the table's fillfactor) it is a HOT update.
+	 * The plain claim locks no row before it updates it: FOR UPDATE wrote
+	 * a WAL record of its own for every row (54 bytes, a fifth of the
+	 * INSERT's WAL). A row someone else holds locked is not ours to send
+	 * now, though, and must not stall the rows behind it: the plain claim
+	 * runs with a short lock_timeout, and if it meets such a lock it is
+	 * rolled back and claim_skip_locked, which skips locked rows (FOR
+	 * UPDATE SKIP LOCKED), claims instead (claim_body).
 	 */
-	plans.claim =
-	    prepare(schema,
-	            "WITH batch AS (SELECT id, "
-	            "coalesce(octet_length(message_stanza)::int8, 0) + "
-	            "coalesce(octet_length(message_to)::int8, 0) "
-	            "+ coalesce(octet_length(message_type)::int8, 0) "
-	            "+ coalesce(octet_length(message_subject)::int8, 0) "
-	            "+ coalesce(octet_length(message_body)::int8, 0) AS text_bytes "
-	            "FROM %s.xmpp_tx_queue "
-	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
-	            "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
-	            "AND (message_type IS DISTINCT FROM 'groupchat' "
-	            "OR NOT coalesce(lower(message_to) = ANY($4), false)) "
-	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-	            "UPDATE %s.xmpp_tx_queue q "
-	            "SET submission_attempts = q.submission_attempts + 1 "
-	            "FROM batch WHERE q.id = batch.id "
-	            "RETURNING q.id, "
-	            "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
-	            "q.submission_attempts, batch.text_bytes, q.submission_retries, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_stanza END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_to END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_subject END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_body END",
-	            4, claim_types);
+	const char *claim_format =
+	    "WITH batch AS (SELECT id, "
+	    "coalesce(octet_length(message_stanza)::int8, 0) + "
+	    "coalesce(octet_length(message_to)::int8, 0) "
+	    "+ coalesce(octet_length(message_type)::int8, 0) "
+	    "+ coalesce(octet_length(message_subject)::int8, 0) "
+	    "+ coalesce(octet_length(message_body)::int8, 0) AS text_bytes "
+	    "FROM %%s.xmpp_tx_queue "
+	    "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
+	    "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+	    "AND (message_type IS DISTINCT FROM 'groupchat' "
+	    "OR NOT coalesce(lower(message_to) = ANY($4), false)) "
+	    "ORDER BY id LIMIT $1%s) "
+	    "UPDATE %%s.xmpp_tx_queue q "
+	    "SET submission_attempts = q.submission_attempts + 1 "
+	    /* Checked again on the row's newest version if someone changed it meanwhile. */
+	    "FROM batch WHERE q.id = batch.id AND q.submission_timestamp IS NULL "
+	    "AND NOT q.submission_failed "
+	    "RETURNING q.id, "
+	    "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
+	    "q.submission_attempts, batch.text_bytes, q.submission_retries, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_stanza END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_to END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_subject END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_body END";
+	plans.claim = prepare(schema, psprintf(claim_format, ""), 4, claim_types);
+	plans.claim_skip_locked =
+	    prepare(schema, psprintf(claim_format, " FOR UPDATE SKIP LOCKED"), 4, claim_types);
 	plans.mark_sent = prepare(schema,
 	                          "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
 	                          "WHERE id = ANY($1) AND submission_timestamp IS NULL",
@@ -563,6 +586,8 @@ store_load_account(MemoryContext results, TablesSnapshot *snapshot)
 
 /* -------------------------------------------------------------- claim */
 
+static ErrorData *try_in_subtransaction(UnitBody body, void *arg);
+
 struct ClaimArgs
 {
 	MemoryContext results;
@@ -576,6 +601,46 @@ struct ClaimArgs
 	int *row_count;
 	bool *stale;
 };
+
+/*
+ * How long the plain claim waits for a lock before it gives way to the
+ * claim that skips locked rows: any wait at all means a row (or the
+ * table) someone else holds, which the plain claim cannot step over.
+ */
+static const char CLAIM_LOCK_TIMEOUT[] = "50ms";
+
+static void
+run_plain_claim(void *arg)
+{
+	if (SPI_execute_plan(plans.claim, static_cast<Datum *>(arg), nullptr, false, 0) !=
+	    SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "jabclnd: claiming rows of xmpp_tx_queue failed");
+}
+
+/*
+ * The plain claim (plans.claim), in a subtransaction under
+ * CLAIM_LOCK_TIMEOUT: true if it claimed (SPI_tuptable holds the rows);
+ * false if it met a lock and was rolled back, and claim_skip_locked is
+ * the one to run, with the unit's own lock_timeout again. Any other
+ * error is the unit's.
+ */
+static bool
+claim_without_row_locks(Datum *arguments)
+{
+	char lock_timeout[32];
+	snprintf(lock_timeout, sizeof lock_timeout, "%d", LockTimeout);
+	(void)set_config_option("lock_timeout", CLAIM_LOCK_TIMEOUT, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_LOCAL, true, 0, false);
+	ErrorData *error = try_in_subtransaction(run_plain_claim, arguments);
+	(void)set_config_option("lock_timeout", lock_timeout, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_LOCAL, true, 0, false);
+	if (error == nullptr)
+		return true;
+	if (error->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+		ReThrowError(error);
+	FreeErrorData(error);
+	return false;
+}
 
 static void
 claim_body(void *arg)
@@ -598,7 +663,9 @@ claim_body(void *arg)
 		*args->stale = true;
 		return;
 	}
-	if (SPI_execute_plan(plans.claim, arguments, nullptr, false, 0) != SPI_OK_UPDATE_RETURNING)
+	if (!claim_without_row_locks(arguments) &&
+	    SPI_execute_plan(plans.claim_skip_locked, arguments, nullptr, false, 0) !=
+	        SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "jabclnd: claiming rows of xmpp_tx_queue failed");
 	if (SPI_processed == 0)
 		return;

@@ -293,7 +293,7 @@ SELECT is((SELECT extname FROM pg_extension e JOIN pg_depend d ON d.refobjid = e
 
 -- Room on each page for the claim's HOT update (1.2; README.md, "What sending costs").
 SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'xmpp_tx_queue'::regclass),
-	ARRAY['fillfactor=50'], 'xmpp_tx_queue should have fillfactor 50');
+	ARRAY['fillfactor=45'], 'xmpp_tx_queue should have fillfactor 45');
 
 -- The version the library serves (src/pg/store.cpp) is the one CREATE EXTENSION installs.
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'jabclnd'), '1.2',
