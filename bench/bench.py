@@ -382,14 +382,18 @@ class Bench:
 
     # -- 1. send throughput
 
-    def send_jabclnd(self, count):
-        """Rows in one transaction -> the receiver; returns {rate, pause}."""
+    def send_jabclnd(self, count, cost=False):
+        """Rows in one transaction -> the receiver; returns {rate, pause}, and with `cost`
+        what the rows cost the database (SendCost.result) under "cost"."""
         tag = self.tag()
         self.clear_queues()
         times = os.path.join(TMP, f"{tag}.times")
+        meter = SendCost(self) if cost else None
         with Tools() as tools:
             recv = receiver(tools, tag, count, times=times)
             with CpuMeter(self) as cpu:
+                if meter:
+                    meter.start()
                 with self.db.cursor() as cur:
                     cur.execute("BEGIN")
                     cur.execute("""INSERT INTO xmpp_tx_queue (message_to, message_body)
@@ -397,9 +401,13 @@ class Bench:
                                    FROM generate_series(0, %s - 1) g""", (RECEIVER, tag, count))
                     cur.execute("COMMIT")
                 committed = now_ns()
+                if meter:
+                    meter.inserted()
                 done = recv.expect("DONE", max(60, count / 500))
                 receiver_cpu = recv.finish()
             self.wait_all_sent()
+        if meter:
+            meter.sent()
         if done["distinct"] != count or done["dups"]:
             raise BenchError(f"receiver saw {done}")
         sent, failed, last_sent = self.sql("""
@@ -422,7 +430,44 @@ class Bench:
                         f"{us(cpu.seconds['prosody'], count)}, receiver {us(receiver_cpu, count)}; "
                         f"machine busy {cpu.machine:.0%} of {os.cpu_count()} cores")
         os.unlink(times)
-        return {"rate": rate, "pause": pause}
+        result = {"rate": rate, "pause": pause}
+        if meter:
+            result["cost"] = meter.result(count)
+            c = result["cost"]
+            self.record_run(f"  cost of {count} rows", describe_cost(c))
+        return result
+
+    # -- 7. what sending costs the database
+
+    def send_costs(self, count, reps):
+        """The same rows sent with xmpp_tx_queue's fillfactor at 100 (PostgreSQL's default,
+        jabclnd 1.0 and 1.1) and at the schema's own, in turn; autovacuum off, a CHECKPOINT
+        before each run (no full-page image in the window), the table truncated (new pages,
+        filled to the fillfactor)."""
+        own = self.one("""SELECT coalesce((SELECT option_value FROM pg_options_to_table(
+                                     (SELECT reloptions FROM pg_class
+                                       WHERE oid = 'xmpp_tx_queue'::regclass))
+                                   WHERE option_name = 'fillfactor'), '100')""")
+        self.sql("ALTER SYSTEM SET autovacuum = off")
+        self.sql("SELECT pg_reload_conf()")
+        runs = {}
+        try:
+            order = ["100", own] if own != "100" else ["100"]
+            for _ in range(reps):
+                # Each repetition in the other order: a slower second run (a server warming
+                # up, a neighbour's load) weighs on both alike.
+                for fillfactor in order:
+                    self.sql(f"ALTER TABLE xmpp_tx_queue SET (fillfactor = {fillfactor})")
+                    self.sql("TRUNCATE xmpp_tx_queue")
+                    self.sql("CHECKPOINT")
+                    say(f"  fillfactor {fillfactor}:")
+                    runs.setdefault(fillfactor, []).append(self.send_jabclnd(count, cost=True))
+                order.reverse()
+        finally:
+            self.sql(f"ALTER TABLE xmpp_tx_queue SET (fillfactor = {own})")
+            self.sql("ALTER SYSTEM RESET autovacuum")
+            self.sql("SELECT pg_reload_conf()")
+        self.results["cost"] = {"count": count, "own": own, "runs": runs}
 
     def send_limit(self, count, batch=None):
         """xmppbench send -> the receiver (batch: with a ping after each batch); {rate, pause}."""
@@ -753,8 +798,23 @@ class Bench:
         self.results["batch"] = batches
         self.results["unpaced_limit"] = self.results["send_small"]["limit"]
 
+        say(f"\n== 7. what sending costs the database, {a.cost_count} rows")
+        self.send_costs(a.cost_count, a.reps)
+
         say(f"\n== 4. idle, {a.idle} s with no traffic")
         self.idle(a.idle, a.reps)
+        self.check_worker()
+
+    def run_cost_only(self):
+        """--cost: section 7 alone (after a warm-up), e.g. to measure an older jabclnd."""
+        a = self.args
+        self.setup()
+        self.describe_machine()
+        say("\n== warm-up (not counted)")
+        self.send_jabclnd(1000)
+        self.runs.clear()
+        say(f"\n== 7. what sending costs the database, {a.cost_count} rows")
+        self.send_costs(a.cost_count, a.reps)
         self.check_worker()
 
     def describe_machine(self):
@@ -817,7 +877,7 @@ class StatementCosts:
                         WHERE dbid = %s""", (b.jabclnd_oid,), conn=b.obs)
         stats = {}
         for query, calls, total, nrows in rows:
-            if "FOR UPDATE SKIP LOCKED" in query:
+            if "SET submission_attempts = q.submission_attempts + 1" in query:
                 key = "claim"
             elif "SET submission_timestamp = now()" in query:
                 key = "mark sent"
@@ -845,6 +905,98 @@ class StatementCosts:
                 costs[key] = {"calls": calls - c0, "mean_ms": (total - t0) / (calls - c0),
                               "rows": (nrows - n0) / (calls - c0)}
         return costs
+
+
+class SendCost:
+    """What sending rows costs the database, from before their INSERT to their last mark:
+    WAL bytes (pg_current_wal_insert_lsn, the INSERT's own and the rest), and the updates of
+    xmpp_tx_queue (pg_stat_user_tables), HOT or index-touching."""
+
+    def __init__(self, bench):
+        self.bench = bench
+
+    def lsn(self):
+        return self.bench.one("SELECT pg_current_wal_insert_lsn()::text", conn=self.bench.obs)
+
+    def updates(self):
+        b = self.bench
+        b.sql("SELECT pg_stat_clear_snapshot()")
+        return b.sql("""SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+                        WHERE relid = 'xmpp_tx_queue'::regclass""")[0]
+
+    def start(self):
+        self.updates_before = self.updates()
+        self.lsn_start = self.lsn()
+
+    def inserted(self):
+        self.lsn_inserted = self.lsn()
+
+    def sent(self):
+        self.lsn_sent = self.lsn()
+        time.sleep(1.0)  # the worker's table statistics reach pg_stat_user_tables within 1 s
+        self.updates_after = self.updates()
+
+    def result(self, count):
+        diff = lambda a, b: int(self.bench.one("SELECT pg_wal_lsn_diff(%s, %s)", (a, b)))
+        upd = self.updates_after[0] - self.updates_before[0]
+        hot = self.updates_after[1] - self.updates_before[1]
+        insert = diff(self.lsn_inserted, self.lsn_start) / count
+        sending = diff(self.lsn_sent, self.lsn_inserted) / count
+        return {"insert_wal": insert, "send_wal": sending, "total_ratio": (insert + sending) / insert,
+                "updates": upd / count, "hot": hot / upd if upd else 0.0,
+                "index_updates": (upd - hot) / count}
+
+
+def describe_cost(c):
+    return (f"WAL per row: INSERT {c['insert_wal']:.0f} B, sending {c['send_wal']:.0f} B, "
+            f"total {c['total_ratio']:.2f}x the INSERT's; {c['updates']:.2f} updates per row, "
+            f"{c['hot']:.0%} HOT, {c['index_updates']:.2f} index-touching per row")
+
+
+def cost_table(r):
+    """Section 7's table: one line per fillfactor, medians of the repetitions."""
+    cost = r["cost"]
+    out = [f"7. What sending costs the database ({cost['count']:,} rows in one transaction, "
+           "from before the INSERT to the last mark; medians of the runs; autovacuum off, a "
+           "`CHECKPOINT` and a `TRUNCATE` before each run):",
+           "",
+           "| xmpp_tx_queue fillfactor | WAL per row: INSERT | sending (claim, marks, commits) "
+           "| total / INSERT | updates per row | HOT | index-touching updates per row | "
+           "send throughput |",
+           "|---|---|---|---|---|---|---|---|"]
+    for fillfactor, runs in cost["runs"].items():
+        med = lambda k: statistics.median(x["cost"][k] for x in runs)
+        label = fillfactor + (" (the schema's)" if fillfactor == cost["own"] else "")
+        out.append(f"| {label} | {med('insert_wal'):.0f} B | {med('send_wal'):.0f} B | "
+                   f"{med('total_ratio'):.2f} | {med('updates'):.2f} | {med('hot'):.0%} | "
+                   f"{med('index_updates'):.2f} | "
+                   f"{spread([x['rate'] for x in runs])} msg/s |")
+    return out
+
+
+def cost_verdicts(r):
+    cost = r["cost"]
+    own = cost["runs"][cost["own"]]
+    base = cost["runs"]["100"]
+    med = lambda runs, k: statistics.median(x["cost"][k] for x in runs)
+    rate = lambda runs: statistics.median(x["rate"] for x in runs)
+    # Throughput "unchanged or better": within the spread of a shared machine (5 %).
+    return {"cost_wal": med(own, "total_ratio") <= 2.0,
+            "cost_index": med(own, "index_updates") <= 1.0,
+            "cost_rate": rate(own) >= 0.95 * rate(base)}
+
+
+def report_cost(bench):
+    """The --cost report: the machine and section 7."""
+    m, r = bench.machine, bench.results
+    out = [f"# jabclnd benchmark: what sending costs the database (`bench/run --cost`, "
+           f"{m['date']}, {bench.args.reps} repetition(s))", "",
+           f"jabclnd {m['jabclnd']}; PostgreSQL {m['postgres']} ({m['settings']}); "
+           f"{m['cpu']}; load at start {m['load']}", ""]
+    out.extend(cost_table(r))
+    verdicts = cost_verdicts(r)
+    out += ["", "Every run, in order:", "", "```"] + bench.runs + ["```"]
+    return "\n".join(out) + "\n", verdicts
 
 
 def us(seconds, count):
@@ -920,6 +1072,7 @@ def report(bench):
     growth_large = (mem["after_large"]["RssAnon"] - mem["before"]["RssAnon"]) / 1024
     growth_rss = (mem["after_large"]["VmRSS"] - mem["before"]["VmRSS"]) / 1024
     verdicts["memory"] = growth_large < 5
+    verdicts.update(cost_verdicts(r))
 
     def yes(k):
         return "holds" if verdicts[k] else "**missed**"
@@ -981,6 +1134,12 @@ def report(bench):
       f"{(mem['after_reconnects']['RssAnon'] - mem['after_large']['RssAnon']) / 1024:+.1f}) "
       f"| | | | |")
     w("")
+    out.extend(cost_table(r))
+    w("")
+    w(f"Targets for the schema's fillfactor: WAL per sent row ≤ 2× the INSERT's own: "
+      f"{yes('cost_wal')}; ≤ 1 index-touching update per row: {yes('cost_index')}; send "
+      f"throughput not below fillfactor 100's: {yes('cost_rate')}.")
+    w("")
     w(f"6. Batch size ({a.batch_count:,} rows in one transaction; libstrophe alone sends the "
       "same batches, each followed by a ping whose answer it waits for before it sends the "
       "next: the barrier protocol, stop-and-wait, without the database):")
@@ -1016,8 +1175,8 @@ def report(bench):
         if updates and updates["updates"]:
             w(f"Each row is updated twice (claimed, marked sent): {updates['updates']:,} updates "
               f"of `xmpp_tx_queue`, of which {updates['hot']:,} HOT "
-              f"({updates['hot'] / updates['updates']:.0%}); the others write new entries in "
-              "both of its indexes.")
+              f"({updates['hot'] / updates['updates']:.0%}); the others write new index entries "
+              "(see 7.).")
             w("")
     w("How each figure is taken:")
     w("")
@@ -1097,6 +1256,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a ~2 minute smoke run")
     parser.add_argument("--reps", type=int, help="repetitions of each measurement")
+    parser.add_argument("--cost", action="store_true",
+                        help="only section 7, what sending costs the database (~2 minutes)")
     parser.add_argument("--output", help="where to write the markdown (default bench/results.md)")
     args = parser.parse_args()
     quick = args.quick
@@ -1110,18 +1271,20 @@ def main():
     args.reconnects = 3 if quick else 10
     args.idle = 15 if quick else 60
     args.ddl = 300
+    args.cost_count = 10000
     args.output = args.output or os.path.join(
-        BENCH_DIR, "results-quick.md" if quick else "results.md")
+        BENCH_DIR, "results-cost.md" if args.cost else
+        "results-quick.md" if quick else "results.md")
 
     # bench/run stops us with SIGTERM: unwind, so every `finally` stops its processes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)
     try:
-        bench.run()
+        bench.run_cost_only() if args.cost else bench.run()
     except BenchError as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
-    text, verdicts = report(bench)
+    text, verdicts = report_cost(bench) if args.cost else report(bench)
     with open(args.output, "w") as f:
         f.write(text)
     print("\n" + text)

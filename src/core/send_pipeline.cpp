@@ -54,6 +54,8 @@ SendPipeline::connection_lost(const std::string &reason)
 	sent_.clear();
 	origin_ids_.clear();
 	own_jid_.clear();
+	/* Rows not recorded are claimed again, with their retries read again. */
+	retries_.clear();
 }
 
 void
@@ -269,18 +271,29 @@ SendPipeline::echo_received(const std::string &from, const std::string &id,
 
 bool
 SendPipeline::error_replied(const std::string &id, const std::string &from,
-                            const std::string &reason)
+                            const retry::ErrorReply &error, Timestamp now)
 {
 	auto range = sent_.equal_range(id);
 	for (auto stanza = range.first; stanza != range.second; ++stanza)
 	{
 		if (!answers_for(stanza->second, from))
 			continue;
-		failures_.push_back({stanza->second.row, reason});
+		const int64_t row = stanza->second.row;
+		auto retries = retries_.find(row);
+		const retry::Decision decision = retry::decide(
+		    error, retries == retries_.end() ? 0 : retries->second, retry_policy_, now);
+		failures_.push_back({row, decision.reason, decision.retry_at});
 		settle(stanza);
 		return true;
 	}
 	return false;
+}
+
+void
+SendPipeline::row_retries(int64_t row, int retries)
+{
+	if (retries > 0)
+		retries_[row] = retries;
 }
 
 /*
@@ -348,6 +361,10 @@ SendPipeline::echo_deadline() const
 void
 SendPipeline::outcomes_recorded()
 {
+	for (int64_t row : confirmed_)
+		retries_.erase(row);
+	for (const Failure &failure : failures_)
+		retries_.erase(failure.row);
 	confirmed_.clear();
 	failures_.clear();
 	unrecorded_through_ = 0;

@@ -60,6 +60,7 @@
 #pragma once
 
 #include "core/boundary.h"
+#include "core/retry.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -77,11 +78,16 @@ using Timestamp = int64_t;
 /* Batches in flight at most; one in careful mode. Measured by bench/ (README, "How fast"). */
 const size_t BATCHES_IN_FLIGHT = 2;
 
-/* A row that will not be delivered, and why (for submission_info). */
+/*
+ * A row that will not be delivered, and why (for submission_info); or,
+ * with retry_at set, a row that got a temporary error and is due again
+ * then (retry.h): it stays pending.
+ */
 struct Failure
 {
 	int64_t row;
 	std::string reason;
+	Timestamp retry_at = 0;
 };
 
 /* What proves that a sent row was delivered. */
@@ -185,8 +191,21 @@ class SendPipeline
 	 */
 	bool echo_received(const std::string &from, const std::string &id, const std::string &origin_id,
 	                   const std::string &own_occupant_jid);
-	/* A message of type error, `id` from `from`: true if it failed a row in flight. */
-	bool error_replied(const std::string &id, const std::string &from, const std::string &reason);
+	/*
+	 * A message of type error, `id` from `from`, at `now`: true if it
+	 * answered a row in flight. The row fails, or, if the error is
+	 * temporary and the retry policy allows another retry, waits for its
+	 * retry (retry::decide).
+	 */
+	bool error_replied(const std::string &id, const std::string &from,
+	                   const retry::ErrorReply &error, Timestamp now);
+	/* jabclnd.wait_retries and its delays, for the error replies from now on. */
+	void set_retry_policy(const retry::Policy &policy) { retry_policy_ = policy; }
+	/*
+	 * A row of the batch being built had `retries` retries after temporary
+	 * errors so far (submission_retries): the next error reply counts on.
+	 */
+	void row_retries(int64_t row, int retries);
 	/*
 	 * Time passed: batches whose barrier was answered but whose echo rows
 	 * are not all settled by their deadline (at `now` or before) lose those
@@ -279,6 +298,10 @@ class SendPipeline
 
 	std::vector<int64_t> confirmed_;
 	std::vector<Failure> failures_;
+
+	retry::Policy retry_policy_;
+	/* Rows claimed with retries behind them (row_retries), until their outcome is recorded. */
+	std::unordered_map<int64_t, int> retries_;
 };
 
 } // namespace pipeline

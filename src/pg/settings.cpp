@@ -21,6 +21,9 @@ int jabclnd_safety_poll_interval_ms = 10000;
 int jabclnd_batch_size = 100;
 int jabclnd_max_stanza_size = 65536;
 int jabclnd_max_attempts = 5;
+int jabclnd_wait_retries = 5;
+int jabclnd_wait_retry_delay_ms = 30000;
+int jabclnd_wait_retry_max_delay_ms = 3600 * 1000;
 int jabclnd_tls = TLS_REQUIRED;
 char *jabclnd_tls_ca_file = nullptr;
 bool jabclnd_tls_verify = true;
@@ -193,6 +196,25 @@ define_settings(void)
 	    "jabclnd.max_attempts", "How many times a row is sent before it is failed.",
 	    "A row whose sending keeps losing the connection is marked failed after this many tries.",
 	    &jabclnd_max_attempts, 5, 1, 1000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable(
+	    "jabclnd.wait_retries", "How many times a row is sent again after a temporary error.",
+	    "An error reply of type wait (e.g. resource-constraint: the recipient's offline storage "
+	    "is full) makes the row due again later instead of failing it, this many times; 0 fails "
+	    "it at once.",
+	    &jabclnd_wait_retries, 5, 0, 1000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable("jabclnd.wait_retry_delay",
+	                        "Delay before a row is sent again after its first temporary error.",
+	                        "The delay doubles at each further retry, up to "
+	                        "jabclnd.wait_retry_max_delay.",
+	                        &jabclnd_wait_retry_delay_ms, 30000, 10, 24 * 3600 * 1000, PGC_SIGHUP,
+	                        GUC_UNIT_MS, nullptr, nullptr, nullptr);
+
+	DefineCustomIntVariable("jabclnd.wait_retry_max_delay",
+	                        "Longest delay before a row is sent again after a temporary error.",
+	                        nullptr, &jabclnd_wait_retry_max_delay_ms, 3600 * 1000, 10,
+	                        24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 
 	DefineCustomEnumVariable("jabclnd.tls", "How the worker secures its XMPP connection.",
 	                         "required: STARTTLS, mandatory; direct: TLS from the first byte "

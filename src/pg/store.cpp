@@ -28,8 +28,11 @@ struct Plans
 	Oid extension;
 	SPIPlanPtr account;
 	SPIPlanPtr claim;
+	SPIPlanPtr claim_skip_locked;
 	SPIPlanPtr mark_sent;
 	SPIPlanPtr mark_failed;
+	SPIPlanPtr mark_retry;
+	SPIPlanPtr next_due;
 	SPIPlanPtr insert_rx;
 	SPIPlanPtr set_aside_rx;
 	SPIPlanPtr logins;
@@ -109,11 +112,23 @@ prepare(const char *schema, const char *format, int nargs, Oid *argtypes)
 static void
 forget_plans(void)
 {
-	SPIPlanPtr *all[] = {&plans.account,         &plans.claim,          &plans.mark_sent,
-	                     &plans.mark_failed,     &plans.insert_rx,      &plans.set_aside_rx,
-	                     &plans.logins,          &plans.reset_presence, &plans.set_presence,
-	                     &plans.reset_resources, &plans.write_resource, &plans.delete_resource,
-	                     &plans.rooms,           &plans.add_room};
+	SPIPlanPtr *all[] = {&plans.account,
+	                     &plans.claim,
+	                     &plans.mark_sent,
+	                     &plans.mark_failed,
+	                     &plans.insert_rx,
+	                     &plans.set_aside_rx,
+	                     &plans.logins,
+	                     &plans.reset_presence,
+	                     &plans.set_presence,
+	                     &plans.reset_resources,
+	                     &plans.write_resource,
+	                     &plans.delete_resource,
+	                     &plans.rooms,
+	                     &plans.add_room,
+	                     &plans.mark_retry,
+	                     &plans.next_due,
+	                     &plans.claim_skip_locked};
 	for (SPIPlanPtr *plan : all)
 	{
 		if (*plan)
@@ -168,6 +183,7 @@ ensure_plans(void)
 	Oid claim_types[] = {INT4OID, INT8OID, INT8OID, TEXTARRAYOID};
 	Oid int8_array[] = {INT8ARRAYOID};
 	Oid failed_types[] = {INT8OID, TEXTOID};
+	Oid retry_types[] = {INT8OID, TEXTOID, TIMESTAMPTZOID};
 	Oid rx_types[] = {TEXTOID, TEXTOID, TEXTOID,        TEXTOID,       TEXTOID,
 	                  TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Oid add_room_types[] = {TEXTOID, TEXTOID};
@@ -207,10 +223,11 @@ ensure_plans(void)
 	                        "WHERE enabled ORDER BY id LIMIT 1",
 	                        0, nullptr);
 	/*
-	 * SKIP LOCKED: a row someone holds locked is not ours to send now, and
-	 * must not stall the rows behind it. The attempt is counted as it is
-	 * claimed, so a row whose sending keeps killing the connection is
-	 * recognised however the worker dies.
+	 * The claim takes the oldest due rows and counts an attempt on each, so
+	 * that a row whose sending keeps killing the connection is recognised
+	 * however the worker dies. A row that waits for its retry
+	 * (next_attempt_at in the future) is not due: it stays in
+	 * xmpp_tx_queue_pending and is skipped here.
 	 *
 	 * Sizes before content: a row whose text is larger than $3
 	 * (jabclnd.max_stanza_size) comes back with its size and without its
@@ -218,32 +235,47 @@ ensure_plans(void)
 	 * value, and the UPDATE keeps the TOAST pointers: a 300 MB body
 	 * inserted by a role that may only INSERT never enters the worker's
 	 * memory (it once did, five times over).
+	 *
+	 * What it costs (README.md, "What sending costs the database"): the
+	 * update changes submission_attempts only, which no index names, so
+	 * with room on the page (the table's fillfactor) it is a HOT update.
+	 * The plain claim locks no row before it updates it: FOR UPDATE wrote
+	 * a WAL record of its own for every row (54 bytes, a fifth of the
+	 * INSERT's WAL). A row someone else holds locked is not ours to send
+	 * now, though, and must not stall the rows behind it: the plain claim
+	 * runs with a short lock_timeout, and if it meets such a lock it is
+	 * rolled back and claim_skip_locked, which skips locked rows (FOR
+	 * UPDATE SKIP LOCKED), claims instead (claim_body).
 	 */
-	plans.claim =
-	    prepare(schema,
-	            "WITH batch AS (SELECT id, "
-	            "coalesce(octet_length(message_stanza)::int8, 0) + "
-	            "coalesce(octet_length(message_to)::int8, 0) "
-	            "+ coalesce(octet_length(message_type)::int8, 0) "
-	            "+ coalesce(octet_length(message_subject)::int8, 0) "
-	            "+ coalesce(octet_length(message_body)::int8, 0) AS text_bytes "
-	            "FROM %s.xmpp_tx_queue "
-	            "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
-	            "AND (message_type IS DISTINCT FROM 'groupchat' "
-	            "OR NOT coalesce(lower(message_to) = ANY($4), false)) "
-	            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-	            "UPDATE %s.xmpp_tx_queue q "
-	            "SET submission_attempts = q.submission_attempts + 1 "
-	            "FROM batch WHERE q.id = batch.id "
-	            "RETURNING q.id, "
-	            "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
-	            "q.submission_attempts, batch.text_bytes, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_stanza END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_to END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_subject END, "
-	            "CASE WHEN batch.text_bytes <= $3 THEN q.message_body END",
-	            4, claim_types);
+	const char *claim_format =
+	    "WITH batch AS (SELECT id, "
+	    "coalesce(octet_length(message_stanza)::int8, 0) + "
+	    "coalesce(octet_length(message_to)::int8, 0) "
+	    "+ coalesce(octet_length(message_type)::int8, 0) "
+	    "+ coalesce(octet_length(message_subject)::int8, 0) "
+	    "+ coalesce(octet_length(message_body)::int8, 0) AS text_bytes "
+	    "FROM %%s.xmpp_tx_queue "
+	    "WHERE submission_timestamp IS NULL AND NOT submission_failed AND id > $2 "
+	    "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+	    "AND (message_type IS DISTINCT FROM 'groupchat' "
+	    "OR NOT coalesce(lower(message_to) = ANY($4), false)) "
+	    "ORDER BY id LIMIT $1%s) "
+	    "UPDATE %%s.xmpp_tx_queue q "
+	    "SET submission_attempts = q.submission_attempts + 1 "
+	    /* Checked again on the row's newest version if someone changed it meanwhile. */
+	    "FROM batch WHERE q.id = batch.id AND q.submission_timestamp IS NULL "
+	    "AND NOT q.submission_failed "
+	    "RETURNING q.id, "
+	    "(extract(epoch FROM q.insert_timestamp) * 1000000)::int8, "
+	    "q.submission_attempts, batch.text_bytes, q.submission_retries, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_stanza END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_to END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_type END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_subject END, "
+	    "CASE WHEN batch.text_bytes <= $3 THEN q.message_body END";
+	plans.claim = prepare(schema, psprintf(claim_format, ""), 4, claim_types);
+	plans.claim_skip_locked =
+	    prepare(schema, psprintf(claim_format, " FOR UPDATE SKIP LOCKED"), 4, claim_types);
 	plans.mark_sent = prepare(schema,
 	                          "UPDATE %s.xmpp_tx_queue SET submission_timestamp = now() "
 	                          "WHERE id = ANY($1) AND submission_timestamp IS NULL",
@@ -252,6 +284,25 @@ ensure_plans(void)
 	                            "UPDATE %s.xmpp_tx_queue SET submission_failed = true, "
 	                            "submission_info = $2 WHERE id = $1",
 	                            2, failed_types);
+	/*
+	 * A temporary error: the row is pending again, due at $3. Its attempts
+	 * start again from zero: the server answered, so the row did not kill
+	 * the connection (jabclnd.max_attempts is about that); the retries
+	 * are counted instead. The columns are not indexed but by the partial
+	 * xmpp_tx_queue_next_attempt, which the rows that never wait skip.
+	 */
+	plans.mark_retry = prepare(schema,
+	                           "UPDATE %s.xmpp_tx_queue SET next_attempt_at = $3, "
+	                           "submission_retries = submission_retries + 1, "
+	                           "submission_attempts = 0, submission_info = $2 "
+	                           "WHERE id = $1 AND submission_timestamp IS NULL",
+	                           3, retry_types);
+	/* The earliest retry still to come (xmpp_tx_queue_next_attempt): when to wake for it. */
+	plans.next_due = prepare(schema,
+	                         "SELECT min(next_attempt_at) FROM %s.xmpp_tx_queue "
+	                         "WHERE next_attempt_at IS NOT NULL AND next_attempt_at > now() "
+	                         "AND submission_timestamp IS NULL AND NOT submission_failed",
+	                         0, nullptr);
 	/*
 	 * A room's history at a join may repeat what is stored already (it is
 	 * asked for with an overlap, room.cpp). The room's stanza-id ($7)
@@ -543,6 +594,10 @@ load_account_body(void *arg)
 	for (uint64 i = 0; i < SPI_processed; i++)
 		snapshot->logins[i] = copy_column(args->results, SPI_tuptable->vals[i], 1);
 	load_rooms(args->results, snapshot);
+
+	if (SPI_execute_plan(plans.next_due, nullptr, nullptr, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "jabclnd: reading xmpp_tx_queue.next_attempt_at failed");
+	snapshot->next_due = int64_column(SPI_tuptable->vals[0], 1);
 }
 
 bool
@@ -553,6 +608,8 @@ store_load_account(MemoryContext results, TablesSnapshot *snapshot)
 }
 
 /* -------------------------------------------------------------- claim */
+
+static ErrorData *try_in_subtransaction(UnitBody body, void *arg);
 
 struct ClaimArgs
 {
@@ -567,6 +624,46 @@ struct ClaimArgs
 	int *row_count;
 	bool *stale;
 };
+
+/*
+ * How long the plain claim waits for a lock before it gives way to the
+ * claim that skips locked rows: any wait at all means a row (or the
+ * table) someone else holds, which the plain claim cannot step over.
+ */
+static const char CLAIM_LOCK_TIMEOUT[] = "50ms";
+
+static void
+run_plain_claim(void *arg)
+{
+	if (SPI_execute_plan(plans.claim, static_cast<Datum *>(arg), nullptr, false, 0) !=
+	    SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "jabclnd: claiming rows of xmpp_tx_queue failed");
+}
+
+/*
+ * The plain claim (plans.claim), in a subtransaction under
+ * CLAIM_LOCK_TIMEOUT: true if it claimed (SPI_tuptable holds the rows);
+ * false if it met a lock and was rolled back, and claim_skip_locked is
+ * the one to run, with the unit's own lock_timeout again. Any other
+ * error is the unit's.
+ */
+static bool
+claim_without_row_locks(Datum *arguments)
+{
+	char lock_timeout[32];
+	snprintf(lock_timeout, sizeof lock_timeout, "%d", LockTimeout);
+	(void)set_config_option("lock_timeout", CLAIM_LOCK_TIMEOUT, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_LOCAL, true, 0, false);
+	ErrorData *error = try_in_subtransaction(run_plain_claim, arguments);
+	(void)set_config_option("lock_timeout", lock_timeout, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_LOCAL, true, 0, false);
+	if (error == nullptr)
+		return true;
+	if (error->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+		ReThrowError(error);
+	FreeErrorData(error);
+	return false;
+}
 
 static void
 claim_body(void *arg)
@@ -589,7 +686,9 @@ claim_body(void *arg)
 		*args->stale = true;
 		return;
 	}
-	if (SPI_execute_plan(plans.claim, arguments, nullptr, false, 0) != SPI_OK_UPDATE_RETURNING)
+	if (!claim_without_row_locks(arguments) &&
+	    SPI_execute_plan(plans.claim_skip_locked, arguments, nullptr, false, 0) !=
+	        SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "jabclnd: claiming rows of xmpp_tx_queue failed");
 	if (SPI_processed == 0)
 		return;
@@ -604,11 +703,12 @@ claim_body(void *arg)
 		rows[i].attempts = int32_column(tuple, 3);
 		rows[i].text_bytes = int64_column(tuple, 4);
 		rows[i].text_loaded = rows[i].text_bytes <= args->max_text_bytes;
-		rows[i].stanza = copy_column(args->results, tuple, 5);
-		rows[i].to = copy_column(args->results, tuple, 6);
-		rows[i].type = copy_column(args->results, tuple, 7);
-		rows[i].subject = copy_column(args->results, tuple, 8);
-		rows[i].body = copy_column(args->results, tuple, 9);
+		rows[i].retries = int32_column(tuple, 5);
+		rows[i].stanza = copy_column(args->results, tuple, 6);
+		rows[i].to = copy_column(args->results, tuple, 7);
+		rows[i].type = copy_column(args->results, tuple, 8);
+		rows[i].subject = copy_column(args->results, tuple, 9);
+		rows[i].body = copy_column(args->results, tuple, 10);
 	}
 	*args->rows = rows;
 	*args->row_count = static_cast<int>(SPI_processed);
@@ -644,11 +744,14 @@ mark_sent(const Outcomes *outcomes)
 		elog(ERROR, "jabclnd: marking rows of xmpp_tx_queue sent failed");
 }
 
+/* A failure for good, or a temporary one (retry_at set): the row is due again then. */
 static void
 mark_failed(const RowFailure *failure)
 {
-	Datum arguments[2] = {Int64GetDatum(failure->id), CStringGetTextDatum(failure->reason)};
-	if (SPI_execute_plan(plans.mark_failed, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
+	Datum arguments[3] = {Int64GetDatum(failure->id), CStringGetTextDatum(failure->reason),
+	                      TimestampTzGetDatum(failure->retry_at)};
+	SPIPlanPtr plan = failure->retry_at != 0 ? plans.mark_retry : plans.mark_failed;
+	if (SPI_execute_plan(plan, arguments, nullptr, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "jabclnd: marking row %lld of xmpp_tx_queue failed failed",
 		     static_cast<long long>(failure->id));
 }

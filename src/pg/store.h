@@ -42,6 +42,7 @@ struct TxRow
 	int attempts;        /* including this one */
 	int64_t text_bytes;  /* the bytes of its text columns together */
 	bool text_loaded;    /* false: more than the claim's limit; the text columns are null */
+	int retries;         /* submission_retries: retries after temporary errors so far */
 	char *stanza;
 	char *to;
 	char *type;
@@ -54,6 +55,8 @@ struct RowFailure
 {
 	int64_t id;
 	const char *reason;
+	/* 0: failed for good; else a temporary error, and the row is due again then (TimestampTz). */
+	int64_t retry_at;
 };
 
 /* A received message to store in xmpp_rx_queue; NULL columns are null pointers. */
@@ -143,6 +146,7 @@ struct TablesSnapshot
 	int login_count;
 	RoomsRow *rooms; /* every row of xmpp_rooms */
 	int room_count;
+	int64_t next_due; /* the earliest next_attempt_at still to come (TimestampTz), 0 if none */
 };
 
 /*

@@ -191,7 +191,9 @@ Worker::take_events(TimestampTz now)
 	 * bounces a stanza before it processes the ping behind it.
 	 */
 	for (const session::MessageError &error : events.errors)
-		if (pipeline_.error_replied(error.id, error.from, error.reason))
+		if (pipeline_.error_replied(error.id, error.from,
+		                            retry::ErrorReply{error.type, error.condition, error.reason},
+		                            now))
 			rooms_.message_refused(error.from, error.condition, now);
 	for (const session::IqAnswer &answer : events.answered_iqs)
 	{

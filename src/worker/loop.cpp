@@ -192,7 +192,24 @@ Worker::look_at_tables(TimestampTz now)
 		publish(offline_state_, offline_error_.c_str());
 	if (tables == TablesFound::present)
 		pipeline_.rows_may_be_pending();
+	next_retry_due_ = tables == TablesFound::present ? snapshot.next_due : 0;
 	set_room_rows(snapshot, now);
+}
+
+/*
+ * Rows that waited for their retry (next_attempt_at) are due: claim from
+ * the start once nothing is in flight, as they are below the claims made
+ * since; and look at the tables, which finds when the next retry is due.
+ * The worker sleeps until then (wait): no polling for retries.
+ */
+void
+Worker::retries_due(TimestampTz now)
+{
+	if (next_retry_due_ == 0 || now < next_retry_due_)
+		return;
+	next_retry_due_ = 0;
+	tables_wanted_ = true;
+	pipeline_.rows_below_may_be_due();
 }
 
 /*
@@ -278,8 +295,17 @@ Worker::record_outcomes()
 	const std::vector<int64_t> &confirmed = pipeline_.confirmed();
 	const std::vector<pipeline::Failure> &failed = pipeline_.failures();
 	std::vector<RowFailure> failures(failed.size());
+	size_t retried = 0;
+	TimestampTz earliest_retry = 0;
 	for (size_t i = 0; i < failed.size(); i++)
-		failures[i] = RowFailure{failed[i].row, failed[i].reason.c_str()};
+	{
+		failures[i] = RowFailure{failed[i].row, failed[i].reason.c_str(), failed[i].retry_at};
+		if (failed[i].retry_at == 0)
+			continue;
+		retried++;
+		if (earliest_retry == 0 || failed[i].retry_at < earliest_retry)
+			earliest_retry = failed[i].retry_at;
+	}
 	std::vector<PresenceRow> presence(presence_changes_.size());
 	for (size_t i = 0; i < presence_changes_.size(); i++)
 		presence[i] =
@@ -307,7 +333,10 @@ Worker::record_outcomes()
 	                     static_cast<int>(resources.size())};
 	if (!store_record(&outcomes))
 		return false;
-	shared_state_count(confirmed.size(), failed.size(), 0, 0);
+	/* Rows waiting for a retry have not failed (yet). */
+	shared_state_count(confirmed.size(), failed.size() - retried, 0, 0);
+	if (earliest_retry != 0 && (next_retry_due_ == 0 || earliest_retry < next_retry_due_))
+		next_retry_due_ = earliest_retry;
 	pipeline_.outcomes_recorded();
 	presence_changes_.clear();
 	resource_changes_.clear();
@@ -434,6 +463,7 @@ Worker::wait(TimestampTz now)
 		sooner(pipeline_.echo_deadline());
 	}
 	sooner(rooms_.next_wake());
+	sooner(next_retry_due_);
 	/* Outcomes left over only because the database failed: retry when it is due. */
 	if (outcomes_pending())
 		sooner(database_retry_);
@@ -529,6 +559,7 @@ Worker::run()
 			stop_when_answered(now);
 		else
 		{
+			retries_due(now);
 			if ((tables_wanted_ || now >= next_poll_) && now >= database_retry_)
 				look_at_tables(now);
 			drive_connection(now);

@@ -91,9 +91,14 @@ Worker::send_batch(TimestampTz now)
 	}
 	std::sort(rows, rows + count, [](const TxRow &a, const TxRow &b) { return a.id < b.id; });
 
+	/* Read at each batch, so that a reload applies to the next error replies. */
+	pipeline_.set_retry_policy(retry::Policy{jabclnd_wait_retries,
+	                                         int64_t(jabclnd_wait_retry_delay_ms) * 1000,
+	                                         int64_t(jabclnd_wait_retry_max_delay_ms) * 1000});
 	pipeline_.begin_batch(after_id, count, limit, count > 0 ? rows[count - 1].id : 0);
 	for (int i = 0; i < count; i++)
 	{
+		pipeline_.row_retries(rows[i].id, rows[i].retries);
 		std::string problem =
 		    pipeline_.out_of_attempts(rows[i].attempts, jabclnd_max_attempts, rows[i].id);
 		if (problem.empty())

@@ -122,6 +122,7 @@ class Worker
   private:
 	void reload_settings();
 	void look_at_tables(TimestampTz now);
+	void retries_due(TimestampTz now);
 	bool offline_from(const TablesSnapshot &snapshot);
 	void drive_connection(TimestampTz now);
 	void dial(TimestampTz now);
@@ -187,7 +188,8 @@ class Worker
 	TimestampTz next_ping_ = 0;
 	std::string ping_id_;
 	TimestampTz ping_deadline_ = 0;
-	TimestampTz stop_deadline_ = 0; /* a stop was asked for: end by then at the latest */
+	TimestampTz stop_deadline_ = 0;  /* a stop was asked for: end by then at the latest */
+	TimestampTz next_retry_due_ = 0; /* the earliest next_attempt_at still to come, 0 if none */
 	Backoff backoff_;
 	Backoff replaced_backoff_; /* reset by any ending but a replacement */
 

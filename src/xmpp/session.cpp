@@ -65,17 +65,21 @@ using xml::attribute;
 using xml::take_string;
 
 /*
- * The defined condition and text of an <error/> child, e.g.
- * "service-unavailable: User does not exist".
+ * The type, defined condition and text of an <error/> child into `reply`,
+ * its reason e.g. "the server answered with an error: service-unavailable
+ * (cancel): User does not exist".
  */
-std::string
-describe_error(xmpp_ctx_t *ctx, xmpp_stanza_t *stanza)
+void
+read_error(xmpp_ctx_t *ctx, xmpp_stanza_t *stanza, MessageError *reply)
 {
 	xmpp_stanza_t *error = xmpp_stanza_get_child_by_name(stanza, "error");
 	std::string condition, text;
 
 	if (!error)
-		return "error without details";
+	{
+		reply->reason = "error without details";
+		return;
+	}
 	for (xmpp_stanza_t *c = xmpp_stanza_get_children(error); c; c = xmpp_stanza_get_next(c))
 	{
 		const char *name = xmpp_stanza_get_name(c);
@@ -95,7 +99,9 @@ describe_error(xmpp_ctx_t *ctx, xmpp_stanza_t *stanza)
 		result += " (" + type + ")";
 	if (!text.empty())
 		result += ": " + text;
-	return result;
+	reply->type = type;
+	reply->condition = condition;
+	reply->reason = result;
 }
 
 /*
@@ -632,8 +638,7 @@ Session::on_message(xmpp_stanza_t *stanza)
 		MessageError error;
 		error.id = attribute(stanza, "id");
 		error.from = attribute(stanza, "from");
-		error.reason = describe_error(ctx_, stanza);
-		error.condition = room_stanzas::error_condition(stanza);
+		read_error(ctx_, stanza, &error);
 		if (!error.id.empty() && events_.errors.size() < MAX_QUEUED_MESSAGES)
 			events_.errors.push_back(std::move(error));
 		return;

@@ -87,8 +87,9 @@ struct MessageError
 {
 	std::string id;
 	std::string from;
-	std::string reason;
-	std::string condition; /* the defined condition alone, e.g. not-acceptable ("" if none) */
+	std::string type;      /* the <error type=''>: cancel, wait, modify, auth; "" if none */
+	std::string condition; /* the defined condition; undefined-condition if none */
+	std::string reason;    /* for submission_info: condition, type and text */
 };
 
 /* An iq result or error that may answer one of our pings. */

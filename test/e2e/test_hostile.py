@@ -547,6 +547,7 @@ def test_the_worker_runs_as_its_own_role_with_only_the_grants_it_needs(online):
         # The rooms' last messages and subjects, and the stanza-ids already stored.
         ("xmpp_rx_queue", "SELECT", "id,insert_timestamp,message_body,message_from,"
                                     "message_subject,message_type,stanza_id"),
-        ("xmpp_tx_queue", "UPDATE", "submission_attempts,submission_failed,submission_info,"
-                                    "submission_timestamp"),
+        # The outcome of each row, and (1.2) when a row that got a temporary error is due.
+        ("xmpp_tx_queue", "UPDATE", "next_attempt_at,submission_attempts,submission_failed,"
+                                    "submission_info,submission_retries,submission_timestamp"),
     ], columns

@@ -17,6 +17,7 @@
 #   JABCLND_TMP     the temp dir (everything below lives in it)
 #   XMPP_SERVER     prosody or ejabberd: the server of this pass
 #   XMPP_HOST XMPP_PORT XMPP_TLS_PORT XMPP_DOMAIN XMPP_CA
+#   XMPP_COMPONENT_PORT (Prosody: external components, XEP-0114; see test_retries.py)
 #                   the server on 127.0.0.1: STARTTLS port, direct-TLS port,
 #                   domain "localhost", the throwaway CA that signed its cert
 #   XMPP_CONTROL    test/lib/xmpp-control: start|stop|restart the server,
@@ -184,7 +185,7 @@ env_configure_prosody() {
 	export PROSODY_PIDFILE=$dir/prosody.pid
 	export XMPP_CONFIG=$PROSODY_CONFIG XMPP_LOG=$PROSODY_LOG
 	env_fill_template "$LIB_DIR/prosody.cfg.lua.in" "$PROSODY_CONFIG" "DIR=$dir" \
-		"C2S_PORT=$XMPP_PORT" "TLS_PORT=$XMPP_TLS_PORT"
+		"C2S_PORT=$XMPP_PORT" "TLS_PORT=$XMPP_TLS_PORT" "COMPONENT_PORT=$XMPP_COMPONENT_PORT"
 }
 
 # ejabberd's config dir DIR (ejabberd.yml, ejabberdctl.cfg, inetrc; spool,
@@ -218,9 +219,10 @@ env_start_xmpp() {
 	local server=$1 ports
 	[[ " $XMPP_SERVERS_KNOWN " == *" $server "* ]] ||
 		fail "unknown XMPP server '$server' ($XMPP_SERVERS_KNOWN)" || return 1
-	ports=$(free_ports 2) || fail "no free ports" || return 1
-	{ read -r XMPP_PORT; read -r XMPP_TLS_PORT; } <<<"$ports"
+	ports=$(free_ports 3) || fail "no free ports" || return 1
+	{ read -r XMPP_PORT; read -r XMPP_TLS_PORT; read -r XMPP_COMPONENT_PORT; } <<<"$ports"
 	export XMPP_SERVER=$server XMPP_HOST=127.0.0.1 XMPP_DOMAIN=localhost XMPP_PORT XMPP_TLS_PORT
+	export XMPP_COMPONENT_PORT
 	export XMPP_CONTROL=$LIB_DIR/xmpp-control
 	mkdir -p "$JABCLND_TMP/$server"
 	"env_configure_$server" "$JABCLND_TMP/$server" || fail "could not configure $server" || return 1

@@ -32,6 +32,8 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('xmpp_tx_queue', 'submission_failed', 'boolean', true, 'false'),
 	('xmpp_tx_queue', 'submission_info', 'text', false, NULL),
 	('xmpp_tx_queue', 'submission_attempts', 'integer', true, '0'),
+	('xmpp_tx_queue', 'next_attempt_at', 'timestamp with time zone', false, NULL),
+	('xmpp_tx_queue', 'submission_retries', 'integer', true, '0'),
 	('xmpp_rx_queue', 'id', 'bigint', true, 'IDENTITY'),
 	('xmpp_rx_queue', 'insert_timestamp', 'timestamp with time zone', true, 'now()'),
 	('xmpp_rx_queue', 'message_stanza', 'text', false, NULL),
@@ -72,10 +74,10 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 	('xmpp_rooms', 'history_max_stanzas', 'integer', false, NULL),
 	('xmpp_rooms', 'insert_timestamp', 'timestamp with time zone', true, 'now()');
 
--- 8 relations + 8 column lists + 56 types + 52 NOT NULL/NULL + 52 defaults
--- + 7 primary keys + 1 unique + 21 indexes and constraints + 17 triggers
--- + 5 functions x 4 + 2 definers + 2 view + 1 version
-SELECT plan(8 + 8 + 56 + 52 + 52 + 7 + 1 + 21 + 17 + 20 + 2 + 2 + 1);
+-- 8 relations + 8 column lists + 58 types + 54 NOT NULL/NULL + 54 defaults
+-- + 7 primary keys + 1 unique + 23 indexes and constraints + 17 triggers
+-- + 6 functions x 4 + 2 definers + 2 view + 1 version + 1 storage parameter
+SELECT plan(8 + 8 + 58 + 54 + 54 + 7 + 1 + 23 + 17 + 24 + 2 + 2 + 1 + 1);
 
 -- Relations.
 SELECT has_table('xmpp_accounts');
@@ -159,7 +161,15 @@ SELECT is(pg_get_indexdef(indexrelid, 1, true), 'lower(login)',
   FROM pg_index WHERE indexrelid = 'openfire_users_login_lower'::regclass;
 SELECT indexes_are('xmpp_accounts', ARRAY['xmpp_accounts_pkey',
 	'xmpp_accounts_acc_jid_srv_host_port_key', 'xmpp_accounts_only_one_enabled']);
-SELECT indexes_are('xmpp_tx_queue', ARRAY['xmpp_tx_queue_pkey', 'xmpp_tx_queue_pending']);
+-- The rows waiting for a retry, by when they are due (1.2).
+SELECT has_index('xmpp_tx_queue', 'xmpp_tx_queue_next_attempt', ARRAY['next_attempt_at']::name[],
+	'Index xmpp_tx_queue_next_attempt should be on (next_attempt_at)');
+SELECT is(pg_get_expr(indpred, indrelid),
+	'((next_attempt_at IS NOT NULL) AND (submission_timestamp IS NULL) AND (NOT submission_failed))',
+	'xmpp_tx_queue_next_attempt should cover the pending rows that wait for a retry only')
+  FROM pg_index WHERE indexrelid = 'xmpp_tx_queue_next_attempt'::regclass;
+SELECT indexes_are('xmpp_tx_queue', ARRAY['xmpp_tx_queue_pkey', 'xmpp_tx_queue_pending',
+	'xmpp_tx_queue_next_attempt']);
 SELECT indexes_are('xmpp_rx_queue', ARRAY['xmpp_rx_queue_pkey', 'xmpp_rx_queue_insert_timestamp',
 	'xmpp_rx_queue_stanza_id', 'xmpp_rx_queue_groupchat_room']);
 SELECT indexes_are('openfire_users', ARRAY['openfire_users_pkey', 'openfire_users_login_lower']);
@@ -259,6 +269,11 @@ SELECT is(pg_get_function_arguments('jabclnd_status'::regproc),
 	'OUT messages_ignored bigint, '
 	'OUT worker_pid integer, OUT pending bigint',
 	'jabclnd_status() should return the status columns and pending');
+-- jabclnd_resend(ids) makes failed rows pending again, as its owner (1.2).
+SELECT has_function('jabclnd_resend', ARRAY['bigint[]']::name[]);
+SELECT function_returns('jabclnd_resend', ARRAY['bigint[]']::name[], 'setof bigint');
+SELECT function_lang_is('jabclnd_resend', ARRAY['bigint[]']::name[], 'sql');
+SELECT is_definer('jabclnd_resend', ARRAY['bigint[]']::name[]);
 -- jabclnd_status() runs as its owner, so that EXECUTE on it is all an
 -- application role needs; jabclnd_worker_status() does not.
 SELECT is_definer('jabclnd_status', ARRAY[]::name[]);
@@ -275,6 +290,10 @@ SELECT is((SELECT array_agg(DISTINCT d.refobjid::regclass::text ORDER BY d.refob
 SELECT is((SELECT extname FROM pg_extension e JOIN pg_depend d ON d.refobjid = e.oid
             WHERE d.objid = 'openfire_users_view'::regclass AND d.deptype = 'e'),
 	'jabclnd'::name, 'openfire_users_view should belong to the extension');
+
+-- Room on each page for the claim's HOT update (1.2; README.md, "What sending costs").
+SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'xmpp_tx_queue'::regclass),
+	ARRAY['fillfactor=45'], 'xmpp_tx_queue should have fillfactor 45');
 
 -- The version the library serves (src/pg/store.cpp) is the one CREATE EXTENSION installs.
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'jabclnd'), '1.2',

@@ -12,12 +12,13 @@ CREATE ROLE jabclnd_pgtap_openfire;
 GRANT INSERT, SELECT ON xmpp_tx_queue TO jabclnd_pgtap_app;
 GRANT SELECT, DELETE ON xmpp_rx_queue TO jabclnd_pgtap_app;
 GRANT EXECUTE ON FUNCTION jabclnd_status() TO jabclnd_pgtap_app;
+GRANT EXECUTE ON FUNCTION jabclnd_resend(bigint[]) TO jabclnd_pgtap_app;
 GRANT SELECT ON openfire_users_view TO jabclnd_pgtap_openfire;
 -- ... and the rooms, managed by the application without reading their passwords.
 GRANT SELECT (room_jid, nick, enabled, create_room, history_max_stanzas, insert_timestamp),
 	INSERT, UPDATE, DELETE ON xmpp_rooms TO jabclnd_pgtap_app;
 
-SELECT plan(13 + 13 + 5 + 5 + 8 + 4 + 5 + 4);
+SELECT plan(14 + 14 + 6 + 5 + 8 + 4 + 5 + 4 + 6);
 
 -- PUBLIC ('public' is accepted by has_table_privilege, which pgTAP uses).
 SELECT table_privs_are('xmpp_accounts', 'public', ARRAY[]::name[]);
@@ -33,6 +34,7 @@ SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'public', A
 SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'public', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_worker_status', ARRAY[]::name[], 'public', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_status', ARRAY[]::name[], 'public', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_resend', ARRAY['bigint[]']::name[], 'public', ARRAY[]::name[]);
 
 -- A role that was granted nothing (it holds what PUBLIC holds).
 SELECT table_privs_are('xmpp_accounts', 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
@@ -48,6 +50,7 @@ SELECT function_privs_are('jabclnd_wake_at_commit', ARRAY[]::name[], 'jabclnd_pg
 SELECT function_privs_are('jabclnd_wake', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_worker_status', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_status', ARRAY[]::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
+SELECT function_privs_are('jabclnd_resend', ARRAY['bigint[]']::name[], 'jabclnd_pgtap_nobody', ARRAY[]::name[]);
 
 -- The application role: exactly the README's grants.
 SELECT table_privs_are('xmpp_tx_queue', 'jabclnd_pgtap_app', ARRAY['INSERT', 'SELECT']::name[]);
@@ -55,6 +58,7 @@ SELECT table_privs_are('xmpp_rx_queue', 'jabclnd_pgtap_app', ARRAY['DELETE', 'SE
 SELECT table_privs_are('xmpp_accounts', 'jabclnd_pgtap_app', ARRAY[]::name[]);
 SELECT table_privs_are('openfire_users_view', 'jabclnd_pgtap_app', ARRAY[]::name[]);
 SELECT function_privs_are('jabclnd_status', ARRAY[]::name[], 'jabclnd_pgtap_app', ARRAY['EXECUTE']::name[]);
+SELECT function_privs_are('jabclnd_resend', ARRAY['bigint[]']::name[], 'jabclnd_pgtap_app', ARRAY['EXECUTE']::name[]);
 
 -- The Openfire role: the view only.
 SELECT table_privs_are('openfire_users_view', 'jabclnd_pgtap_openfire', ARRAY['SELECT']::name[]);
@@ -118,6 +122,27 @@ SELECT column_privs_are('xmpp_rooms', col, current_setting('jabclnd.role'), priv
                ('password', ARRAY['INSERT', 'SELECT']::name[]),
                ('enabled', ARRAY['INSERT', 'SELECT']::name[]),
                ('nick', ARRAY['SELECT']::name[])) AS c(col, privs);
+
+-- ... and of the tx queue it updates the outcome columns only: the retry columns of 1.2 too,
+-- never the message.
+SELECT column_privs_are('xmpp_tx_queue', col, current_setting('jabclnd.role'), privs)
+  FROM (VALUES ('submission_timestamp'::name, ARRAY['SELECT', 'UPDATE']::name[]),
+               ('next_attempt_at', ARRAY['SELECT', 'UPDATE']::name[]),
+               ('submission_retries', ARRAY['SELECT', 'UPDATE']::name[]),
+               ('message_body', ARRAY['SELECT']::name[])) AS c(col, privs);
+
+-- Resending: the application role resends a failed row through jabclnd_resend() alone.
+INSERT INTO xmpp_tx_queue (message_to, message_body, submission_failed, submission_info,
+                           submission_attempts)
+	VALUES ('pgtap-resend@example.org', 'again', true, 'the server answered with an error', 3);
+SET LOCAL ROLE jabclnd_pgtap_app;
+SELECT throws_ok($$UPDATE xmpp_tx_queue SET submission_failed = false$$, '42501',
+	'permission denied for table xmpp_tx_queue',
+	'the application role cannot update xmpp_tx_queue itself');
+SELECT is((SELECT count(*) FROM jabclnd_resend(ARRAY(
+		SELECT id FROM xmpp_tx_queue WHERE message_to = 'pgtap-resend@example.org'))),
+	1::bigint, 'the application role resends a failed row with jabclnd_resend()');
+RESET ROLE;
 
 -- The password of a room is as secret as an account's: only the owner and the worker.
 SELECT ok(NOT has_column_privilege('jabclnd_pgtap_openfire', 'xmpp_rooms', 'password', 'SELECT'),

@@ -53,6 +53,13 @@ const std::string MAX_ATTEMPTS_PREFIX = "not confirmed by the server after 3 att
 using Rows = std::vector<int64_t>;
 using Strings = std::vector<std::string>;
 
+/* An error reply of type cancel: it fails its row at once. */
+retry::ErrorReply
+cancel(const std::string &reason)
+{
+	return retry::ErrorReply{"cancel", "undefined-condition", reason};
+}
+
 std::string
 stanza_id(int64_t row)
 {
@@ -545,7 +552,8 @@ TEST(CarefulMode, ARowThatBouncedStillEndsItWhenItsBarrierIsAnswered)
 	pipeline.connection_lost("connection reset by peer");
 	pipeline.connected(OWN_JID);
 	send(pipeline, {1}, 1, "c1");
-	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), "other.org", "remote-server-not-found"));
+	EXPECT_TRUE(
+	    pipeline.error_replied(stanza_id(1), "other.org", cancel("remote-server-not-found"), 0));
 	EXPECT_TRUE(pipeline.careful());
 	EXPECT_TRUE(pipeline.barrier_answered("c1", SERVER));
 	EXPECT_EQ(pipeline.confirmed(), Rows());
@@ -698,7 +706,7 @@ TEST(ErrorReplies, FromTheRecipientAnyResourceCaseInsensitiveFailTheRow)
 		SendPipeline pipeline;
 		pipeline.connected(OWN_JID);
 		send(pipeline, {1, 2, 3}, 3, "b1");
-		EXPECT_TRUE(pipeline.error_replied(stanza_id(2), from, "service-unavailable"))
+		EXPECT_TRUE(pipeline.error_replied(stanza_id(2), from, cancel("service-unavailable"), 0))
 		    << "from " << from;
 		EXPECT_EQ(failures(pipeline), Strings({"2: service-unavailable"})) << "from " << from;
 		EXPECT_EQ(pipeline.confirmed(), Rows()) << "from " << from;
@@ -716,7 +724,8 @@ TEST(ErrorReplies, FromTheRecipientsDomainFailTheRow)
 		SendPipeline pipeline;
 		pipeline.connected(OWN_JID);
 		send(pipeline, {1, 2}, 2, "b1");
-		EXPECT_TRUE(pipeline.error_replied(stanza_id(1), from, "remote-server-not-found"))
+		EXPECT_TRUE(
+		    pipeline.error_replied(stanza_id(1), from, cancel("remote-server-not-found"), 0))
 		    << "from " << from;
 		EXPECT_EQ(failures(pipeline), Strings({"1: remote-server-not-found"})) << "from " << from;
 		EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER)) << "from " << from;
@@ -732,7 +741,7 @@ TEST(ErrorReplies, ARecipientWithAResourceIsAnsweredForByItsBareJidAndDomain)
 		SendPipeline pipeline;
 		pipeline.connected(OWN_JID);
 		send(pipeline, {1}, 1, "b1", 1000, "alice@other.org/phone");
-		EXPECT_TRUE(pipeline.error_replied(stanza_id(1), from, "item-not-found"))
+		EXPECT_TRUE(pipeline.error_replied(stanza_id(1), from, cancel("item-not-found"), 0))
 		    << "from " << from;
 		EXPECT_EQ(failures(pipeline), Strings({"1: item-not-found"})) << "from " << from;
 	}
@@ -744,7 +753,7 @@ TEST(ErrorReplies, AnErrorForARowInTheSecondBatchRemovesItFromThatBatch)
 	pipeline.connected(OWN_JID);
 	send(pipeline, {1, 2}, 2, "b1");
 	send(pipeline, {3, 4}, 2, "b2");
-	EXPECT_TRUE(pipeline.error_replied(stanza_id(3), ALICE, "forbidden"));
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(3), ALICE, cancel("forbidden"), 0));
 	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
 	EXPECT_EQ(pipeline.confirmed(), Rows({1, 2}));
 	EXPECT_TRUE(pipeline.barrier_answered("b2", SERVER));
@@ -767,7 +776,8 @@ TEST(ErrorReplies, FromAnyoneElseChangeNothing)
 		SendPipeline pipeline;
 		pipeline.connected(OWN_JID);
 		send(pipeline, {1, 2}, 2, "b1");
-		EXPECT_FALSE(pipeline.error_replied(stanza_id(1), from, "forged")) << "from " << from;
+		EXPECT_FALSE(pipeline.error_replied(stanza_id(1), from, cancel("forged"), 0))
+		    << "from " << from;
 		EXPECT_EQ(failures(pipeline), Strings()) << "from " << from;
 		EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER)) << "from " << from;
 		EXPECT_EQ(pipeline.confirmed(), Rows({1, 2})) << "from " << from;
@@ -779,9 +789,10 @@ TEST(ErrorReplies, WithAnUnknownIdChangeNothing)
 	SendPipeline pipeline;
 	pipeline.connected(OWN_JID);
 	send(pipeline, {1}, 1, "b1");
-	EXPECT_FALSE(pipeline.error_replied(stanza_id(2), ALICE, "forbidden"));
-	EXPECT_FALSE(pipeline.error_replied("b1", ALICE, "forbidden")) << "a barrier is no message";
-	EXPECT_FALSE(pipeline.error_replied("", ALICE, "forbidden"));
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(2), ALICE, cancel("forbidden"), 0));
+	EXPECT_FALSE(pipeline.error_replied("b1", ALICE, cancel("forbidden"), 0))
+	    << "a barrier is no message";
+	EXPECT_FALSE(pipeline.error_replied("", ALICE, cancel("forbidden"), 0));
 	EXPECT_EQ(failures(pipeline), Strings());
 	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
 	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
@@ -794,7 +805,7 @@ TEST(ErrorReplies, ForARowAlreadyConfirmedChangeNothing)
 	send(pipeline, {1}, 1, "b1");
 	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
 	/* Confirmed is final: the server processed the stanza before the barrier. */
-	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, "service-unavailable"));
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, cancel("service-unavailable"), 0));
 	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
 	EXPECT_EQ(failures(pipeline), Strings());
 }
@@ -804,8 +815,8 @@ TEST(ErrorReplies, ForARowAlreadyFailedChangeNothing)
 	SendPipeline pipeline;
 	pipeline.connected(OWN_JID);
 	send(pipeline, {1}, 1, "b1");
-	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, "service-unavailable"));
-	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, "again"));
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, cancel("service-unavailable"), 0));
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, cancel("again"), 0));
 	EXPECT_EQ(failures(pipeline), Strings({"1: service-unavailable"}));
 }
 
@@ -815,13 +826,13 @@ TEST(ErrorReplies, AfterTheConnectionWasLostChangeNothing)
 	pipeline.connected(OWN_JID);
 	send(pipeline, {1}, 1, "b1");
 	pipeline.connection_lost("ping timeout");
-	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, "service-unavailable"));
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, cancel("service-unavailable"), 0));
 	EXPECT_EQ(failures(pipeline), Strings()) << "row 1 stays pending, to be sent again";
 
 	/* Sent again on the next connection, the same stanza id is in flight again. */
 	pipeline.connected(OWN_JID);
 	send(pipeline, {1}, 1, "b2");
-	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, "service-unavailable"));
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, cancel("service-unavailable"), 0));
 	EXPECT_EQ(failures(pipeline), Strings({"1: service-unavailable"}));
 }
 
@@ -835,11 +846,11 @@ TEST(ErrorReplies, RawStanzasWithTheSameIdAreToldApartByRecipient)
 	pipeline.row_sent(2, "same", "bob@third.org");
 	pipeline.end_batch("b1", 1000);
 
-	EXPECT_TRUE(pipeline.error_replied("same", "bob@third.org/phone", "not-acceptable"));
+	EXPECT_TRUE(pipeline.error_replied("same", "bob@third.org/phone", cancel("not-acceptable"), 0));
 	EXPECT_EQ(failures(pipeline), Strings({"2: not-acceptable"})) << "bob's row, not alice's";
-	EXPECT_FALSE(pipeline.error_replied("same", "bob@third.org", "again"))
+	EXPECT_FALSE(pipeline.error_replied("same", "bob@third.org", cancel("again"), 0))
 	    << "bob's row already failed";
-	EXPECT_TRUE(pipeline.error_replied("same", "other.org", "remote-server-not-found"));
+	EXPECT_TRUE(pipeline.error_replied("same", "other.org", cancel("remote-server-not-found"), 0));
 	EXPECT_EQ(failures(pipeline), Strings({"2: not-acceptable", "1: remote-server-not-found"}));
 	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
 	EXPECT_EQ(pipeline.confirmed(), Rows());
@@ -854,7 +865,7 @@ TEST(ErrorReplies, RawStanzasWithTheSameIdTheOtherOneIsStillConfirmed)
 	pipeline.row_sent(2, "same", "bob@third.org");
 	pipeline.end_batch("b1", 1000);
 
-	EXPECT_TRUE(pipeline.error_replied("same", "bob@third.org", "not-acceptable"));
+	EXPECT_TRUE(pipeline.error_replied("same", "bob@third.org", cancel("not-acceptable"), 0));
 	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
 	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
 	EXPECT_EQ(failures(pipeline), Strings({"2: not-acceptable"}));
@@ -872,7 +883,8 @@ TEST(ErrorReplies, ForARowOfTheBatchBeingBuiltTakeItOutOfTheBatch)
 	pipeline.connected(OWN_JID);
 	pipeline.begin_batch(0, 2, 2, 2);
 	pipeline.row_sent(1, stanza_id(1), ALICE);
-	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), "other.org", "remote-server-not-found"));
+	EXPECT_TRUE(
+	    pipeline.error_replied(stanza_id(1), "other.org", cancel("remote-server-not-found"), 0));
 	pipeline.row_sent(2, stanza_id(2), ALICE);
 	pipeline.end_batch("b1", 1000);
 	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
@@ -1186,7 +1198,8 @@ TEST(Echoes, OnlyForAnIdOrOriginIdInFlightOnlyOnce)
 	EXPECT_FALSE(echo(pipeline, 1)) << "a second echo (the room's history at a rejoin)";
 	EXPECT_FALSE(pipeline.echo_received(OCCUPANT, "", origin_id(1), OCCUPANT));
 	EXPECT_EQ(pipeline.confirmed(), Rows({1}));
-	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ROOM, "forbidden")) << "confirmed is final";
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ROOM, cancel("forbidden"), 0))
+	    << "confirmed is final";
 	EXPECT_EQ(failures(pipeline), Strings());
 }
 
@@ -1263,8 +1276,8 @@ TEST(RoomErrors, FromTheRoomOrItsServiceFailTheRowWithTheRoomsCondition)
 			{
 				EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
 			}
-			EXPECT_TRUE(pipeline.error_replied(stanza_id(1), from,
-			                                   "forbidden: you are not allowed to speak"))
+			EXPECT_TRUE(pipeline.error_replied(
+			    stanza_id(1), from, cancel("forbidden: you are not allowed to speak"), 0))
 			    << "from " << from;
 			EXPECT_EQ(failures(pipeline), Strings({"1: forbidden: you are not allowed to speak"}))
 			    << "from " << from;
@@ -1289,7 +1302,7 @@ TEST(RoomErrors, TheLastRowFailingSettlesTheBatch)
 		pipeline.connected(OWN_JID);
 		send_to_room(pipeline, {1}, 1, "b1");
 		EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
-		EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ROOM, condition));
+		EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ROOM, cancel(condition), 0));
 		EXPECT_EQ(pipeline.batches_in_flight(), 0u);
 		EXPECT_FALSE(pipeline.expire_echoes(5000));
 		EXPECT_FALSE(pipeline.careful());
@@ -1311,7 +1324,8 @@ TEST(RoomErrors, FromAnOccupantOrAnyoneElseChangeNothing)
 		SendPipeline pipeline;
 		pipeline.connected(OWN_JID);
 		send_to_room(pipeline, {1}, 1, "b1");
-		EXPECT_FALSE(pipeline.error_replied(stanza_id(1), from, "forged")) << "from " << from;
+		EXPECT_FALSE(pipeline.error_replied(stanza_id(1), from, cancel("forged"), 0))
+		    << "from " << from;
 		EXPECT_EQ(failures(pipeline), Strings()) << "from " << from;
 		EXPECT_TRUE(echo(pipeline, 1)) << "from " << from;
 		EXPECT_EQ(pipeline.confirmed(), Rows({1})) << "from " << from;
@@ -1338,7 +1352,8 @@ TEST(MixedBatches, PlainRowsAtTheBarrierRoomRowsAtTheirEchoes)
 	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
 	EXPECT_EQ(pipeline.confirmed(), Rows({4, 1, 3}));
 	EXPECT_EQ(pipeline.batches_in_flight(), 1u) << "row 2 waits for its echo";
-	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, "late")) << "row 1 is confirmed";
+	EXPECT_FALSE(pipeline.error_replied(stanza_id(1), ALICE, cancel("late"), 0))
+	    << "row 1 is confirmed";
 	EXPECT_TRUE(echo(pipeline, 2));
 	EXPECT_EQ(pipeline.confirmed(), Rows({4, 1, 3, 2}));
 	EXPECT_EQ(failures(pipeline), Strings({"5: message_to is empty"}));
@@ -1661,4 +1676,86 @@ TEST(WaitingRows, ARoomJoinedWhileABatchIsBuiltRaisesNoFloorFromIt)
 	pipeline.outcomes_recorded();
 	ASSERT_TRUE(pipeline.claim_due()) << "rows 1 and 2 are looked at again";
 	EXPECT_EQ(pipeline.claim_after(), 0);
+}
+
+/* ---------------------------------------------------------------- retries */
+
+namespace
+{
+
+const retry::Policy TWO_RETRIES{2, 30, 100};
+const retry::ErrorReply FULL_QUEUE{"wait", "resource-constraint",
+                                   "the server answered with an error: resource-constraint (wait)"};
+
+/* A pipeline with TWO_RETRIES, online, and rows 1..n sent in one batch, row i claimed with
+ * retries[i - 1] retries behind it. */
+void
+send_with_retries(SendPipeline &pipeline, const std::vector<int> &retries)
+{
+	pipeline.set_retry_policy(TWO_RETRIES);
+	pipeline.connected(OWN_JID);
+	const int count = static_cast<int>(retries.size());
+	pipeline.begin_batch(pipeline.claim_after(), count, count, count);
+	for (int row = 1; row <= count; row++)
+	{
+		pipeline.row_retries(row, retries[row - 1]);
+		pipeline.row_sent(row, stanza_id(row), ALICE);
+	}
+	pipeline.end_batch("b1", 1000);
+}
+
+} // namespace
+
+TEST(Retries, AWaitErrorMakesTheRowDueLaterNotFailed)
+{
+	SendPipeline pipeline;
+	pipeline.set_retry_policy(TWO_RETRIES);
+	pipeline.connected(OWN_JID);
+	send(pipeline, {1, 2}, 2, "b1");
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, FULL_QUEUE, 500));
+	EXPECT_TRUE(pipeline.barrier_answered("b1", SERVER));
+	EXPECT_EQ(pipeline.confirmed(), Rows({2}));
+	ASSERT_EQ(pipeline.failures().size(), 1u);
+	EXPECT_EQ(pipeline.failures()[0].row, 1);
+	EXPECT_EQ(pipeline.failures()[0].retry_at, 530) << "now + the first delay";
+	EXPECT_NE(pipeline.failures()[0].reason.find("retry 1 of 2"), std::string::npos);
+}
+
+TEST(Retries, TheClaimedRetriesCountOn)
+{
+	SendPipeline pipeline;
+	send_with_retries(pipeline, {1, 2});
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, FULL_QUEUE, 500));
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(2), ALICE, FULL_QUEUE, 500));
+	ASSERT_EQ(pipeline.failures().size(), 2u);
+	EXPECT_EQ(pipeline.failures()[0].retry_at, 560) << "second retry: twice the delay";
+	EXPECT_EQ(pipeline.failures()[1].retry_at, 0) << "retries used up: fails";
+	EXPECT_NE(pipeline.failures()[1].reason.find("still so after 2 retries"), std::string::npos)
+	    << pipeline.failures()[1].reason;
+}
+
+TEST(Retries, ACancelErrorFailsAtOnce)
+{
+	SendPipeline pipeline;
+	pipeline.set_retry_policy(TWO_RETRIES);
+	pipeline.connected(OWN_JID);
+	send(pipeline, {1}, 1, "b1");
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE,
+	                                   retry::ErrorReply{"cancel", "item-not-found", "gone"}, 500));
+	ASSERT_EQ(pipeline.failures().size(), 1u);
+	EXPECT_EQ(pipeline.failures()[0].retry_at, 0);
+	EXPECT_EQ(pipeline.failures()[0].reason, "gone");
+}
+
+TEST(Retries, RecordedOrLostRowsForgetTheirRetries)
+{
+	SendPipeline pipeline;
+	send_with_retries(pipeline, {2});
+	pipeline.connection_lost("reset");
+	pipeline.connected(OWN_JID);
+	/* Claimed again (resent meanwhile: no retries behind it any more). */
+	send(pipeline, {1}, 1, "c1");
+	EXPECT_TRUE(pipeline.error_replied(stanza_id(1), ALICE, FULL_QUEUE, 500));
+	ASSERT_EQ(pipeline.failures().size(), 1u);
+	EXPECT_EQ(pipeline.failures()[0].retry_at, 530);
 }
