@@ -25,7 +25,7 @@ const char *const NAMES[] = {
     /* the worker's own */
     "rejected", "unconfirmed"};
 
-const int COUNT = sizeof NAMES / sizeof NAMES[0];
+static_assert(sizeof NAMES / sizeof NAMES[0] == COUNT, "COUNT is the number of NAMES");
 
 int
 number(const std::string &name)
@@ -43,12 +43,6 @@ starts_with(const std::string &text, const char *prefix)
 }
 
 } // namespace
-
-int
-count()
-{
-	return COUNT;
-}
 
 const char *
 name(int condition)

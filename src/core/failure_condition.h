@@ -22,7 +22,12 @@ namespace failure_condition
 {
 
 /* How many names there are; each has a number below this. */
-int count();
+constexpr int COUNT = 24;
+inline int
+count()
+{
+	return COUNT;
+}
 /* The name of number `condition` (0 <= condition < count()). */
 const char *name(int condition);
 /* The number of the condition a row's failure reason (submission_info) names. */

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/failure_condition.h"
 #include "core/schema_version.h"
 #include "worker/worker.h"
 
@@ -89,6 +90,7 @@ Worker::reload_settings()
 	mirror_.set_policy(subscription_policy());
 	rooms_.set_settings(room_settings());
 	session_.set_log_level(jabclnd_log_level);
+	retention_.set_settings(retention_settings(), GetCurrentTimestamp());
 	tables_wanted_ = true;
 	/*
 	 * A reload is the operator saying "try now" (a server fixed, the other
@@ -132,6 +134,7 @@ Worker::look_at_tables(TimestampTz now)
 	}
 	const TablesFound tables = snapshot.tables;
 	const AccountRow &row = snapshot.account;
+	tables_served_ = tables == TablesFound::present;
 	if (snapshot.installation != installation_)
 		new_installation(snapshot.installation);
 	if (tables == TablesFound::present)
@@ -300,11 +303,22 @@ Worker::record_outcomes()
 	if (!store_record(&outcomes))
 		return false;
 	shared_state_count(confirmed.size(), failed.size(), 0, 0);
+	count_failures();
 	pipeline_.outcomes_recorded();
 	presence_changes_.clear();
 	resource_changes_.clear();
 	presence_reset_ = false;
 	return true;
+}
+
+/* The failures just recorded, by condition, for jabclnd_failures(). */
+void
+Worker::count_failures()
+{
+	std::vector<int> conditions;
+	for (const pipeline::Failure &failure : pipeline_.failures())
+		conditions.push_back(failure_condition::of_reason(failure.reason));
+	shared_state_count_failures(conditions.data(), static_cast<int>(conditions.size()));
 }
 
 /* Received messages: one unit, each message on its own inside it. */
@@ -424,6 +438,7 @@ Worker::wait(TimestampTz now)
 		sooner(pipeline_.echo_deadline());
 	}
 	sooner(rooms_.next_wake());
+	sooner(retention_wake());
 	/* Outcomes left over only because the database failed: retry when it is due. */
 	if (outcomes_pending())
 		sooner(database_retry_);
@@ -508,6 +523,7 @@ Worker::run()
 {
 	/* From here on a SIGTERM outside SQL waits for the batches in flight (stop_when_answered). */
 	stop_can_wait = true;
+	retention_.set_settings(retention_settings(), GetCurrentTimestamp());
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -533,6 +549,7 @@ Worker::run()
 			/* Put what was just queued on the wire before sleeping. */
 			pump(now);
 		}
-		wait(now);
+		expire(now);
+		wait(GetCurrentTimestamp());
 	}
 }
