@@ -18,8 +18,8 @@ import urllib.request
 
 import pytest
 
-from worker_helpers import (BOT, connect, query, send, use_account, wait_for, wait_row_done,
-                            wait_state)
+from worker_helpers import (BOT, online_connection, query, send, use_account, wait_for,
+                            wait_row_done, wait_state)
 
 EXPORTER = "/usr/bin/prometheus-postgres-exporter"
 QUERIES = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "prometheus",
@@ -93,10 +93,7 @@ class Exporter:
 
 @pytest.fixture
 def online():
-    conn = connect()
-    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
-    use_account(conn)
-    wait_state(conn, "online", timeout=30)
+    conn = online_connection()
     yield conn
     conn.close()
 

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from worker_helpers import connect, query, scalar, use_account, wait_for, wait_state
+from worker_helpers import (connect, query, reload_with, scalar, use_account, wait_for,
+                            wait_state)
 
 SETTINGS = ("jabclnd.keep_sent", "jabclnd.keep_failed", "jabclnd.keep_received",
             "jabclnd.retention_interval", "jabclnd.retention_batch_size")
@@ -44,16 +45,6 @@ DROP TABLE IF EXISTS retention_witness;
 """
 
 
-def configure(conn, **settings):
-    """ALTER SYSTEM SET jabclnd.NAME for each setting (None resets it), then a reload."""
-    for name, value in settings.items():
-        if value is None:
-            query(conn, f"ALTER SYSTEM RESET jabclnd.{name}")
-        else:
-            query(conn, f"ALTER SYSTEM SET jabclnd.{name} = %s", (value,))
-    query(conn, "SELECT pg_reload_conf()")
-
-
 def metrics(conn):
     with conn.cursor() as cur:
         cur.execute("SELECT * FROM jabclnd_metrics()")
@@ -74,7 +65,7 @@ def quiet():
     query(conn, "DELETE FROM xmpp_rx_queue")
     query(conn, WITNESS)
     yield conn
-    configure(conn, **{name.split(".")[1]: None for name in SETTINGS})
+    reload_with(conn, **{name.split(".")[1]: None for name in SETTINGS})
     query(conn, UNWITNESS)
     use_account(conn)
     conn.close()
@@ -117,7 +108,7 @@ def test_expired_rows_go_in_batches_and_pending_or_young_rows_stay(quiet):
     young_rx = insert_rx(conn, 6, "1 minute", tag="young rx")
     before = metrics(conn)
 
-    configure(conn, keep_sent="1h", keep_failed="1h", keep_received="1h",
+    reload_with(conn, keep_sent="1h", keep_failed="1h", keep_received="1h",
               retention_batch_size="10", retention_interval="1s")
     wait_for("the old sent, failed and received rows to be deleted", lambda: (
         not existing(conn, "xmpp_tx_queue", old_sent + old_failed)
@@ -154,7 +145,7 @@ def test_keep_failed_and_keep_sent_apply_each_to_their_own_rows(quiet):
     old_failed = insert_tx(conn, 4, "3 hours", failed=True, tag="old failed")
     old_rx = insert_rx(conn, 4, "3 hours")
     # Failed rows kept a day, sent rows an hour, received rows forever.
-    configure(conn, keep_sent="1h", keep_failed="1d", retention_interval="1s")
+    reload_with(conn, keep_sent="1h", keep_failed="1d", retention_interval="1s")
     wait_for("the old sent rows to be deleted",
              lambda: not existing(conn, "xmpp_tx_queue", old_sent), timeout=30)
     passes = metrics(conn)["retention_passes"]
@@ -174,7 +165,7 @@ def test_an_idle_worker_runs_retention_no_more_often_than_the_interval(quiet):
     assert batches(conn) == 0, "retention is off by default: the worker deletes nothing"
 
     # On, every 2 s, with nothing to delete: one pass (one batch per queue) per interval.
-    configure(conn, keep_sent="1h", keep_received="1h", retention_interval="2s")
+    reload_with(conn, keep_sent="1h", keep_received="1h", retention_interval="2s")
     wait_for("the first pass", lambda: batches(conn) >= 2, timeout=15)
     start, first = time.monotonic(), batches(conn)
     time.sleep(7)
@@ -184,7 +175,7 @@ def test_an_idle_worker_runs_retention_no_more_often_than_the_interval(quiet):
     assert 2 <= ran <= 2 * (int(elapsed / 2) + 1), f"{ran} batches in {elapsed:.1f} s"
 
     # A long interval: no further pass within it.
-    configure(conn, retention_interval="1h")
+    reload_with(conn, retention_interval="1h")
     time.sleep(1)
     settled = batches(conn)
     time.sleep(5)

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from worker_helpers import (BOT, BOT2, BOT2_PASSWORD, BOT_PASSWORD, connect, query, scalar, send,
-                            status, tx_row, use_account, wait_for, wait_row_done, wait_state,
-                            xmpp_control)
+from worker_helpers import (BOT, BOT2, BOT2_PASSWORD, BOT_PASSWORD, connect, query, reload_with,
+                            scalar, send, status, tx_row, use_account, wait_for, wait_row_done,
+                            wait_state, xmpp_control)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -264,15 +264,6 @@ def test_passwords_never_reach_the_server_log(db_online):
     assert "Secret-Canary-42" not in log
     # PLAIN would send base64("\0user\0password"); SCRAM never sends the password itself.
     assert base64.b64encode(b"\0bot\0Secret-Canary-42").decode() not in log
-
-
-def reload_with(conn, **settings):
-    for name, value in settings.items():
-        if value is None:
-            query(conn, f"ALTER SYSTEM RESET jabclnd.{name}")
-        else:
-            query(conn, f"ALTER SYSTEM SET jabclnd.{name} = %s", (value,))
-    query(conn, "SELECT pg_reload_conf()")
 
 
 def test_direct_tls(db_online, peer_factory):
