@@ -27,7 +27,15 @@ QUERIES = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "promet
 MONITOR = "jabclnd_test_monitor"
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
-SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)$")
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def labels_of(text):
+    """The labels of a sample as '{a="x",b="y"}' (sorted), without the exporter's own
+    server="host:port"; "" when none is left."""
+    pairs = sorted((k, v) for k, v in LABEL.findall(text or "") if k != "server")
+    return "{" + ",".join(f'{k}="{v}"' for k, v in pairs) + "}" if pairs else ""
 
 
 def free_port():
@@ -49,7 +57,8 @@ class Exporter:
         self.process = subprocess.Popen(
             [EXPORTER, f"--web.listen-address=127.0.0.1:{self.port}",
              f"--extend.query-path={QUERIES}", "--disable-default-metrics",
-             "--disable-settings-metrics", "--log.level=warn"],
+             "--disable-settings-metrics", "--no-collector.database", "--no-collector.bgwriter",
+             "--log.level=warn"],
             env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
 
     def scrape(self):
@@ -61,7 +70,7 @@ class Exporter:
         for line in text.splitlines():
             match = SAMPLE.match(line)
             if match and not line.startswith("#"):
-                samples[(match.group(1), match.group(2) or "")] = float(match.group(3))
+                samples[(match.group(1), labels_of(match.group(2)))] = float(match.group(3))
         return samples
 
     def wait_up(self):
