@@ -39,6 +39,11 @@ int jabclnd_receive_from = RECEIVE_ANYONE;
 int jabclnd_room_invitations = ROOM_INVITATIONS_IGNORE;
 int jabclnd_room_ping_interval_ms = 300000;
 int jabclnd_room_rejoin_delay_ms = 30000;
+int jabclnd_keep_sent_s = KEEP_FOREVER;
+int jabclnd_keep_failed_s = KEEP_FOREVER;
+int jabclnd_keep_received_s = KEEP_FOREVER;
+int jabclnd_retention_interval_ms = 60000;
+int jabclnd_retention_batch_size = 1000;
 
 static const struct config_enum_entry tls_options[] = {
     {"required", TLS_REQUIRED, false},
@@ -152,6 +157,47 @@ check_dns_server(char **newval, void **, GucSource)
 	GUC_check_errdetail("jabclnd.dns_server must be an IP address with an optional port "
 	                    "(192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353).");
 	return false;
+}
+
+/*
+ * One of jabclnd.keep_sent, keep_failed, keep_received. The texts are
+ * literals: PostgreSQL keeps the pointers, not copies.
+ */
+static void
+define_keep(const char *name, const char *short_desc, int *value)
+{
+	DefineCustomIntVariable(
+	    name, short_desc,
+	    "-1 (the default) keeps them forever. The worker deletes older ones in small batches "
+	    "every jabclnd.retention_interval.",
+	    value, KEEP_FOREVER, KEEP_FOREVER, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+	    nullptr);
+}
+
+/* Retention: README.md, "Retention". */
+static void
+define_retention_settings(void)
+{
+	define_keep("jabclnd.keep_sent",
+	            "How long rows of xmpp_tx_queue marked sent are kept after their insert_timestamp.",
+	            &jabclnd_keep_sent_s);
+	define_keep("jabclnd.keep_failed",
+	            "How long rows of xmpp_tx_queue marked failed are kept after their "
+	            "insert_timestamp.",
+	            &jabclnd_keep_failed_s);
+	define_keep("jabclnd.keep_received",
+	            "How long rows of xmpp_rx_queue are kept after their insert_timestamp.",
+	            &jabclnd_keep_received_s);
+	DefineCustomIntVariable(
+	    "jabclnd.retention_interval", "How often the worker deletes expired rows.",
+	    "From the end of one pass to the start of the next; a pass with a backlog runs its "
+	    "batches back to back.",
+	    &jabclnd_retention_interval_ms, 60000, 1000, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+	    nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "jabclnd.retention_batch_size", "Most rows one retention transaction deletes.",
+	    "Smaller batches are used when a batch takes longer than about 200 ms.",
+	    &jabclnd_retention_batch_size, 1000, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 }
 
 void
@@ -310,5 +356,6 @@ define_settings(void)
 	    &jabclnd_room_rejoin_delay_ms, 30000, 100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	    nullptr, nullptr);
 
+	define_retention_settings();
 	MarkGUCPrefixReserved("jabclnd");
 }

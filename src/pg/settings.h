@@ -68,6 +68,13 @@ extern int jabclnd_receive_from;
 extern int jabclnd_room_invitations;
 extern int jabclnd_room_ping_interval_ms;
 extern int jabclnd_room_rejoin_delay_ms;
+/* Retention: how long rows are kept after insert_timestamp, in seconds; -1 is forever. */
+#define KEEP_FOREVER (-1)
+extern int jabclnd_keep_sent_s;
+extern int jabclnd_keep_failed_s;
+extern int jabclnd_keep_received_s;
+extern int jabclnd_retention_interval_ms;
+extern int jabclnd_retention_batch_size;
 
 /* Defines every setting; called once from _PG_init. */
 void define_settings(void);

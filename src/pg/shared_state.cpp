@@ -27,6 +27,17 @@ struct SharedState
 	uint64 ignored;   /* received messages from senders jabclnd.receive_from does not hear */
 	char jid[STATUS_TEXT_LEN];
 	char last_error[STATUS_TEXT_LEN];
+	/* The metrics' counters, as in StatusSnapshot. */
+	TimestampTz started;
+	uint64 logins;
+	uint64 connections_lost;
+	int64 barrier_round_trip;
+	uint64 failures[FAILURE_CONDITIONS_MAX];
+	uint64 expired_sent;
+	uint64 expired_failed;
+	uint64 expired_received;
+	uint64 retention_passes;
+	TimestampTz last_retention;
 };
 
 static SharedState *shared = nullptr;
@@ -50,6 +61,7 @@ shared_state_init(void)
 		SpinLockInit(&shared->mutex);
 		shared->worker_procno = -1;
 		shared->state = WS_STOPPED;
+		shared->barrier_round_trip = -1;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -66,6 +78,13 @@ shared_state_register_worker(void)
 	shared->worker_pid = MyProcPid;
 	shared->sent = shared->failed = shared->received = shared->set_aside = shared->ignored = 0;
 	shared->next_retry = 0;
+	shared->started = GetCurrentTimestamp();
+	shared->logins = shared->connections_lost = 0;
+	shared->barrier_round_trip = -1;
+	memset(shared->failures, 0, sizeof shared->failures);
+	shared->expired_sent = shared->expired_failed = shared->expired_received = 0;
+	shared->retention_passes = 0;
+	shared->last_retention = 0;
 	SpinLockRelease(&shared->mutex);
 }
 
@@ -174,6 +193,58 @@ shared_state_count_ignored(uint64_t ignored)
 	SpinLockRelease(&shared->mutex);
 }
 
+void
+shared_state_count_login(void)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->logins++;
+	SpinLockRelease(&shared->mutex);
+}
+
+void
+shared_state_count_connection_lost(void)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->connections_lost++;
+	SpinLockRelease(&shared->mutex);
+}
+
+void
+shared_state_set_barrier_round_trip(int64_t microseconds)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->barrier_round_trip = microseconds;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* One failed row per entry of `conditions` (numbers of core/failure_condition.h). */
+void
+shared_state_count_failures(const int *conditions, int count)
+{
+	SpinLockAcquire(&shared->mutex);
+	for (int i = 0; i < count; i++)
+		if (conditions[i] >= 0 && conditions[i] < FAILURE_CONDITIONS_MAX)
+			shared->failures[conditions[i]]++;
+	SpinLockRelease(&shared->mutex);
+}
+
+void
+shared_state_count_expired(uint64_t sent, uint64_t failed, uint64_t received, bool pass_ended)
+{
+	TimestampTz now = pass_ended ? GetCurrentTimestamp() : 0;
+
+	SpinLockAcquire(&shared->mutex);
+	shared->expired_sent += sent;
+	shared->expired_failed += failed;
+	shared->expired_received += received;
+	if (pass_ended)
+	{
+		shared->retention_passes++;
+		shared->last_retention = now;
+	}
+	SpinLockRelease(&shared->mutex);
+}
+
 /*
  * Sets the worker's latch. Called at commit by any backend that wrote to
  * the worker's tables; harmless when no worker runs.
@@ -237,6 +308,16 @@ shared_state_snapshot(StatusSnapshot *out)
 	out->ignored = shared->ignored;
 	memcpy(out->jid, shared->jid, STATUS_TEXT_LEN);
 	memcpy(out->last_error, shared->last_error, STATUS_TEXT_LEN);
+	out->started = shared->started;
+	out->logins = shared->logins;
+	out->connections_lost = shared->connections_lost;
+	out->barrier_round_trip = shared->barrier_round_trip;
+	memcpy(out->failures, shared->failures, sizeof out->failures);
+	out->expired_sent = shared->expired_sent;
+	out->expired_failed = shared->expired_failed;
+	out->expired_received = shared->expired_received;
+	out->retention_passes = shared->retention_passes;
+	out->last_retention = shared->last_retention;
 	SpinLockRelease(&shared->mutex);
 }
 

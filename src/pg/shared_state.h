@@ -26,6 +26,8 @@ enum WorkerState
 };
 
 #define STATUS_TEXT_LEN 1024
+/* Room for core/failure_condition.h's names (metrics.cpp checks that they fit). */
+#define FAILURE_CONDITIONS_MAX 32
 
 /* Size to request in shared memory; called from the shmem_request hook. */
 size_t shared_state_size(void);
@@ -40,6 +42,12 @@ void shared_state_set_next_retry(int64_t timestamp);
 void shared_state_count(uint64_t sent, uint64_t failed, uint64_t received, uint64_t set_aside);
 void shared_state_count_ignored(uint64_t ignored);
 bool shared_state_take_tables_changed(void);
+/* For the metrics (jabclnd_metrics(), jabclnd_failures()): counted since the worker started. */
+void shared_state_count_login(void);
+void shared_state_count_connection_lost(void);
+void shared_state_set_barrier_round_trip(int64_t microseconds);
+void shared_state_count_failures(const int *conditions, int count);
+void shared_state_count_expired(uint64_t sent, uint64_t failed, uint64_t received, bool pass_ended);
 bool shared_state_begin_connect(void);
 void shared_state_end_connect(void);
 
@@ -64,6 +72,17 @@ struct StatusSnapshot
 	uint64_t ignored;
 	char jid[STATUS_TEXT_LEN];
 	char last_error[STATUS_TEXT_LEN];
+	/* The metrics' own (metrics.cpp). */
+	int64_t started; /* TimestampTz the worker registered, 0 if none ran */
+	uint64_t logins;
+	uint64_t connections_lost;
+	int64_t barrier_round_trip; /* microseconds, the last barrier's; -1 if none yet */
+	uint64_t failures[FAILURE_CONDITIONS_MAX];
+	uint64_t expired_sent;
+	uint64_t expired_failed;
+	uint64_t expired_received;
+	uint64_t retention_passes;
+	int64_t last_retention; /* TimestampTz the last pass ended, 0 if none */
 };
 void shared_state_snapshot(StatusSnapshot *out);
 const char *worker_state_name(WorkerState state);

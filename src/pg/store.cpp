@@ -18,6 +18,7 @@
 #include "pg/pg.h"
 #include "pg/stop_request.h"
 #include "pg/store.h"
+#include "pg/store_unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -389,14 +390,12 @@ ensure_plans(void)
 	return Schema::ready;
 }
 
-typedef void (*UnitBody)(void *arg);
-
-/* Whether a unit's commit must reach the disk before the worker goes on. */
-enum class Durability
+/* Inside a unit: the extension whose tables the worker serves, InvalidOid if none. */
+Oid
+store_served_extension(void)
 {
-	flushed, /* synchronous_commit as configured, and at least local */
-	relaxed  /* synchronous_commit = off: losing this commit in a crash is harmless */
-};
+	return ensure_plans() == Schema::ready ? plans.extension : InvalidOid;
+}
 
 /*
  * Runs `body` in a transaction of its own. The statement timestamp is set
@@ -404,7 +403,7 @@ enum class Durability
  * not the worker's start time. After commit, pgstat_report_stat makes the
  * writes visible to autovacuum.
  */
-static bool
+bool
 run_unit(const char *what, Durability durability, UnitBody body, void *arg)
 {
 	MemoryContext caller_context = CurrentMemoryContext;

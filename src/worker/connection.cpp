@@ -125,6 +125,7 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	login_deadline_ = 0;
 	dial_.reset();
 	pipeline_.connection_lost(reason);
+	barriers_.clear();
 	rooms_.connection_lost(now);
 	ping_id_.clear();
 	/* Offline, we no longer know who is online: every flag we set goes back to false. */
@@ -150,6 +151,8 @@ Worker::connection_ended(const session::Ending &ending, TimestampTz now)
 	 * other's at once, and a successful login resets the backoff; this one
 	 * grows until the replacements stop.
 	 */
+	if (ending.was_online)
+		shared_state_count_connection_lost();
 	if (!ending.replaced)
 		replaced_backoff_.reset();
 	const int delay = next_backoff_ms(ending.replaced ? replaced_backoff_ : backoff_);
@@ -184,6 +187,7 @@ Worker::take_events(TimestampTz now)
 		dial_.reset();
 		ereport(LOG, (errmsg("jabclnd: logged in as %s at %s", session_.bound_jid().c_str(),
 		                     login_where_.c_str())));
+		shared_state_count_login();
 	}
 	/*
 	 * Answers before endings: what the server answered before it closed
@@ -198,7 +202,12 @@ Worker::take_events(TimestampTz now)
 	for (const session::IqAnswer &answer : events.answered_iqs)
 	{
 		if (pipeline_.barrier_answered(answer.id, answer.from))
+		{
 			next_ping_ = after_ms(now, jabclnd_ping_interval_ms);
+			const int64_t round_trip = barriers_.answered(answer.id, now);
+			if (round_trip >= 0)
+				shared_state_set_barrier_round_trip(round_trip);
+		}
 		else if (answer.id == ping_id_ && jid::is_own_server(answer.from, session_.bound_jid()))
 		{
 			ping_id_.clear();

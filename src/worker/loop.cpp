@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/failure_condition.h"
 #include "core/schema_version.h"
 #include "worker/worker.h"
 
@@ -97,6 +98,7 @@ Worker::reload_settings()
 	mirror_.set_policy(subscription_policy());
 	rooms_.set_settings(room_settings());
 	session_.set_log_level(jabclnd_log_level);
+	retention_.set_settings(retention_settings(), GetCurrentTimestamp());
 	tables_wanted_ = true;
 	/*
 	 * A reload is the operator saying "try now" (a server fixed, the other
@@ -140,6 +142,7 @@ Worker::look_at_tables(TimestampTz now)
 	}
 	const TablesFound tables = snapshot.tables;
 	const AccountRow &row = snapshot.account;
+	tables_served_ = tables == TablesFound::present;
 	if (snapshot.installation != installation_)
 		new_installation(snapshot.installation);
 	if (tables == TablesFound::present)
@@ -335,6 +338,7 @@ Worker::record_outcomes()
 		return false;
 	/* Rows waiting for a retry have not failed (yet). */
 	shared_state_count(confirmed.size(), failed.size() - retried, 0, 0);
+	count_failures();
 	if (earliest_retry != 0 && (next_retry_due_ == 0 || earliest_retry < next_retry_due_))
 		next_retry_due_ = earliest_retry;
 	pipeline_.outcomes_recorded();
@@ -342,6 +346,16 @@ Worker::record_outcomes()
 	resource_changes_.clear();
 	presence_reset_ = false;
 	return true;
+}
+
+/* The failures just recorded, by condition, for jabclnd_failures(). */
+void
+Worker::count_failures()
+{
+	std::vector<int> conditions;
+	for (const pipeline::Failure &failure : pipeline_.failures())
+		conditions.push_back(failure_condition::of_reason(failure.reason));
+	shared_state_count_failures(conditions.data(), static_cast<int>(conditions.size()));
 }
 
 /* Received messages: one unit, each message on its own inside it. */
@@ -464,6 +478,7 @@ Worker::wait(TimestampTz now)
 	}
 	sooner(rooms_.next_wake());
 	sooner(next_retry_due_);
+	sooner(retention_wake());
 	/* Outcomes left over only because the database failed: retry when it is due. */
 	if (outcomes_pending())
 		sooner(database_retry_);
@@ -548,6 +563,7 @@ Worker::run()
 {
 	/* From here on a SIGTERM outside SQL waits for the batches in flight (stop_when_answered). */
 	stop_can_wait = true;
+	retention_.set_settings(retention_settings(), GetCurrentTimestamp());
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -574,6 +590,7 @@ Worker::run()
 			/* Put what was just queued on the wire before sleeping. */
 			pump(now);
 		}
-		wait(now);
+		expire(now);
+		wait(GetCurrentTimestamp());
 	}
 }

@@ -113,4 +113,5 @@ Worker::send_batch(TimestampTz now)
 	}
 	const std::string barrier_id = session_.send_ping();
 	pipeline_.end_batch(barrier_id, after_ms(now, jabclnd_ping_interval_ms));
+	barriers_.sent(barrier_id, now);
 }

@@ -12,6 +12,7 @@
  *                   each target in turn (core/server_plan.h, core/dialer.h)
  *   sending.cpp     claiming and sending batches (core/send_pipeline.h
  *                   keeps their books)
+ *   retention.cpp   deleting expired rows (core/retention.h decides when)
  *
  * One turn of the loop:
  *   wait   in a WaitEventSet on the latch (a commit woke us), postmaster
@@ -28,7 +29,8 @@
  *          for jabclnd_rooms();
  *   record the outcomes of sent rows with presence (one unit), and received
  *          messages (another), before the next pump, so nothing is
- *          acknowledged that is not committed.
+ *          acknowledged that is not committed;
+ *   expire one batch of expired rows, if retention is due (retention.cpp).
  *
  * No transaction is ever open while the network is touched: claiming,
  * sending and recording are three separate steps.
@@ -38,6 +40,8 @@
 #include "core/backoff.h"
 #include "core/dialer.h"
 #include "core/presence.h"
+#include "core/retention.h"
+#include "core/round_trips.h"
 #include "core/rooms.h"
 #include "core/send_pipeline.h"
 #include "xmpp/resolver.h"
@@ -80,6 +84,8 @@ presence::Policy subscription_policy(void);
 presence::Senders message_senders(void);
 /* The rooms' settings (jabclnd.room_invitations among them). */
 rooms::Settings room_settings(void);
+/* The retention settings (jabclnd.keep_*, jabclnd.retention_*). */
+retention::Settings retention_settings(void);
 
 /*
  * One login's search for its server (dialing.cpp): the SRV lookups, then
@@ -159,6 +165,9 @@ class Worker
 	std::string send_groupchat_row(const TxRow &row, const std::string &id,
 	                               const std::string &stable_id);
 	int next_backoff_ms(Backoff &backoff);
+	void expire(TimestampTz now);
+	TimestampTz retention_wake() const;
+	void count_failures();
 	/* Whether a batch may be claimed and sent now. */
 	bool claim_due(TimestampTz now) const
 	{
@@ -194,7 +203,10 @@ class Worker
 	Backoff replaced_backoff_; /* reset by any ending but a replacement */
 
 	pipeline::SendPipeline pipeline_;
-	uint32_t installation_ = 0; /* the extension the pipeline's rows belong to (its oid) */
+	uint32_t installation_ = 0;  /* the extension the pipeline's rows belong to (its oid) */
+	bool tables_served_ = false; /* the last look found the tables of the version we serve */
+	retention::Schedule retention_;
+	RoundTrips barriers_; /* barriers in flight, for the metrics' round trip */
 	presence::Mirror mirror_;
 	rooms::Rooms rooms_;
 	std::unique_ptr<Dial> dial_; /* while a login looks for its server */

@@ -14,6 +14,8 @@ EXPECTED = {
     "jabclnd_wake", "pg_finfo_jabclnd_wake",
     "jabclnd_worker_status", "pg_finfo_jabclnd_worker_status",
     "jabclnd_worker_rooms", "pg_finfo_jabclnd_worker_rooms",
+    "jabclnd_worker_metrics", "pg_finfo_jabclnd_worker_metrics",
+    "jabclnd_failures", "pg_finfo_jabclnd_failures",
 }
 
 

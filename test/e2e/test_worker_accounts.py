@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from worker_helpers import (BOT, BOT2, BOT2_PASSWORD, BOT_PASSWORD, connect, query,
-                            reload_with, scalar, send, status, tx_row, use_account, wait_for,
-                            wait_row_done, wait_state, xmpp_control)
+from worker_helpers import (BOT, BOT2, BOT2_PASSWORD, BOT_PASSWORD, connect, query, reload_with,
+                            scalar, send, status, tx_row, use_account, wait_for, wait_row_done,
+                            wait_state, xmpp_control)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"

@@ -78,8 +78,18 @@ def use_account(conn, jid=BOT, password=BOT_PASSWORD, port=None):
                            VALUES (true, %s, %s, %s, %s)""", (jid, password, host, port))
 
 
+def online_connection():
+    """A new connection, with the extension installed and bot@localhost logged in."""
+    conn = connect()
+    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
+    use_account(conn)
+    wait_state(conn, "online", timeout=30)
+    return conn
+
+
 def reload_with(conn, **settings):
-    """ALTER SYSTEM SET jabclnd.NAME = value for each setting (RESET for None), then a reload."""
+    """ALTER SYSTEM SET jabclnd.NAME = value for each setting (None resets it), then a
+    reload."""
     for name, value in settings.items():
         if value is None:
             query(conn, f"ALTER SYSTEM RESET jabclnd.{name}")

@@ -36,7 +36,8 @@ PYTHON=/usr/bin/python3   # Debian's python, which sees python3-slixmpp and frie
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 libstrophe-dev libc-ares-dev postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl prosody ejabberd python3-slixmpp python3-psycopg2
-python3-pytest openssl pkg-config make g++ libgtest-dev dnsmasq-base"
+python3-pytest openssl pkg-config make g++ libgtest-dev dnsmasq-base \
+prometheus-postgres-exporter"
 
 # The XMPP servers the tests can run against (env_start_xmpp).
 XMPP_SERVERS_KNOWN="prosody ejabberd"
@@ -51,8 +52,9 @@ log() { printf '\n== %s\n' "$*"; }
 fail() { printf 'test setup: %s\n' "$*" >&2; return 1; }
 
 # Installs the Debian packages that are missing; does nothing (no apt) when all are there.
-# Installing ejabberd enables Debian's own ejabberd and starts it on all
-# addresses unless /usr/sbin/policy-rc.d refuses: if there is none, one that
+# Installing ejabberd (or prometheus-postgres-exporter) enables Debian's own
+# service and starts it on all addresses unless /usr/sbin/policy-rc.d refuses
+# (the tests start their own exporter, on loopback): if there is none, one that
 # refuses is put there for the install and removed afterwards (also on
 # failure: env_teardown). A Debian ejabberd that runs anyway is not ours to
 # stop: it is only reported.

@@ -76,8 +76,9 @@ INSERT INTO expected_columns (tbl, col, typ, not_null, dflt) VALUES
 
 -- 8 relations + 8 column lists + 58 types + 54 NOT NULL/NULL + 54 defaults
 -- + 7 primary keys + 1 unique + 23 indexes and constraints + 17 triggers
--- + 6 functions x 4 + 2 definers + 2 view + 1 version + 1 storage parameter
-SELECT plan(8 + 8 + 58 + 54 + 54 + 7 + 1 + 23 + 17 + 24 + 2 + 2 + 1 + 1);
+-- + 6 functions x 4 + 2 definers + 3 metrics functions x 4 + 3 definers + 2 view
+-- + 1 version + 1 storage parameter
+SELECT plan(8 + 8 + 58 + 54 + 54 + 7 + 1 + 23 + 17 + 24 + 2 + 12 + 3 + 2 + 1 + 1);
 
 -- Relations.
 SELECT has_table('xmpp_accounts');
@@ -278,6 +279,43 @@ SELECT is_definer('jabclnd_resend', ARRAY['bigint[]']::name[]);
 -- application role needs; jabclnd_worker_status() does not.
 SELECT is_definer('jabclnd_status', ARRAY[]::name[]);
 SELECT isnt_definer('jabclnd_worker_status', ARRAY[]::name[]);
+
+-- The metrics (since 1.2): the worker's counters from shared memory, failures
+-- by condition, and jabclnd_metrics() over them and the tables.
+SELECT has_function('jabclnd_worker_metrics', ARRAY[]::name[]);
+SELECT function_returns('jabclnd_worker_metrics', ARRAY[]::name[], 'record');
+SELECT function_lang_is('jabclnd_worker_metrics', ARRAY[]::name[], 'c');
+SELECT is(pg_get_function_arguments('jabclnd_worker_metrics'::regproc),
+	'OUT worker_started timestamp with time zone, OUT logins bigint, '
+	'OUT connections_lost bigint, OUT last_barrier_round_trip double precision, '
+	'OUT expired_sent bigint, OUT expired_failed bigint, OUT expired_received bigint, '
+	'OUT retention_passes bigint, OUT last_retention timestamp with time zone',
+	'jabclnd_worker_metrics() should return the counters of shared memory');
+SELECT has_function('jabclnd_failures', ARRAY[]::name[]);
+SELECT function_returns('jabclnd_failures', ARRAY[]::name[], 'setof record');
+SELECT function_lang_is('jabclnd_failures', ARRAY[]::name[], 'c');
+SELECT is(pg_get_function_arguments('jabclnd_failures'::regproc),
+	'OUT condition text, OUT failures bigint',
+	'jabclnd_failures() should return a count per condition');
+SELECT has_function('jabclnd_metrics', ARRAY[]::name[]);
+SELECT function_returns('jabclnd_metrics', ARRAY[]::name[], 'record');
+SELECT function_lang_is('jabclnd_metrics', ARRAY[]::name[], 'sql');
+SELECT is(pg_get_function_arguments('jabclnd_metrics'::regproc),
+	'OUT state text, OUT since timestamp with time zone, OUT worker_pid integer, '
+	'OUT worker_started timestamp with time zone, OUT pending bigint, '
+	'OUT oldest_pending timestamp with time zone, OUT oldest_pending_age double precision, '
+	'OUT messages_sent bigint, OUT messages_failed bigint, OUT messages_received bigint, '
+	'OUT messages_set_aside bigint, OUT messages_ignored bigint, OUT logins bigint, '
+	'OUT connections_lost bigint, OUT last_barrier_round_trip double precision, '
+	'OUT set_aside_rows bigint, OUT expired_sent bigint, OUT expired_failed bigint, '
+	'OUT expired_received bigint, OUT retention_passes bigint, '
+	'OUT last_retention timestamp with time zone, OUT rooms bigint, OUT rooms_joined bigint',
+	'jabclnd_metrics() should return the metrics columns');
+-- jabclnd_metrics() runs as its owner, so that EXECUTE on it (and on
+-- jabclnd_failures(), which reads only shared memory) is all a monitoring role needs.
+SELECT is_definer('jabclnd_metrics', ARRAY[]::name[]);
+SELECT isnt_definer('jabclnd_worker_metrics', ARRAY[]::name[]);
+SELECT isnt_definer('jabclnd_failures', ARRAY[]::name[]);
 
 -- The view's definition is over the two tables it joins.
 SELECT is((SELECT array_agg(DISTINCT d.refobjid::regclass::text ORDER BY d.refobjid::regclass::text)

@@ -8,17 +8,20 @@
 CREATE ROLE jabclnd_pgtap_nobody;
 CREATE ROLE jabclnd_pgtap_app;
 CREATE ROLE jabclnd_pgtap_openfire;
+CREATE ROLE jabclnd_pgtap_monitor;
 -- README.md, "Privileges".
 GRANT INSERT, SELECT ON xmpp_tx_queue TO jabclnd_pgtap_app;
 GRANT SELECT, DELETE ON xmpp_rx_queue TO jabclnd_pgtap_app;
 GRANT EXECUTE ON FUNCTION jabclnd_status() TO jabclnd_pgtap_app;
 GRANT EXECUTE ON FUNCTION jabclnd_resend(bigint[]) TO jabclnd_pgtap_app;
 GRANT SELECT ON openfire_users_view TO jabclnd_pgtap_openfire;
+-- README.md, "Metrics": a monitoring role.
+GRANT EXECUTE ON FUNCTION jabclnd_metrics(), jabclnd_failures() TO jabclnd_pgtap_monitor;
 -- ... and the rooms, managed by the application without reading their passwords.
 GRANT SELECT (room_jid, nick, enabled, create_room, history_max_stanzas, insert_timestamp),
 	INSERT, UPDATE, DELETE ON xmpp_rooms TO jabclnd_pgtap_app;
 
-SELECT plan(14 + 14 + 6 + 5 + 8 + 4 + 5 + 4 + 6);
+SELECT plan(14 + 14 + 6 + 5 + 8 + 4 + 5 + 4 + 6 + 8 + 2);
 
 -- PUBLIC ('public' is accepted by has_table_privilege, which pgTAP uses).
 SELECT table_privs_are('xmpp_accounts', 'public', ARRAY[]::name[]);
@@ -153,6 +156,32 @@ SELECT ok(has_column_privilege('jabclnd_pgtap_app', 'xmpp_rooms', 'password', 'U
 	'the application role of README.md can set a room''s password');
 SELECT ok(NOT has_column_privilege('jabclnd_pgtap_nobody', 'xmpp_rooms', 'password', 'SELECT'),
 	'a role granted nothing cannot read a room''s password');
+
+-- The metrics functions (1.2): nothing for PUBLIC nor a role granted nothing.
+SELECT function_privs_are(f, ARRAY[]::name[], r, ARRAY[]::name[])
+  FROM unnest(ARRAY['jabclnd_metrics', 'jabclnd_failures', 'jabclnd_worker_metrics']::name[]) f
+ CROSS JOIN unnest(ARRAY['public', 'jabclnd_pgtap_nobody']::name[]) r;
+
+-- The monitoring role: the two functions, and no row of any table.
+SELECT function_privs_are('jabclnd_metrics', ARRAY[]::name[], 'jabclnd_pgtap_monitor', ARRAY['EXECUTE']::name[]);
+SELECT function_privs_are('jabclnd_failures', ARRAY[]::name[], 'jabclnd_pgtap_monitor', ARRAY['EXECUTE']::name[]);
+SELECT function_privs_are('jabclnd_worker_metrics', ARRAY[]::name[], 'jabclnd_pgtap_monitor', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_tx_queue', 'jabclnd_pgtap_monitor', ARRAY[]::name[]);
+SELECT table_privs_are('xmpp_rx_queue', 'jabclnd_pgtap_monitor', ARRAY[]::name[]);
+SET ROLE jabclnd_pgtap_monitor;
+SELECT lives_ok('SELECT * FROM jabclnd_metrics()',
+	'the monitoring role can call jabclnd_metrics()');
+SELECT is((SELECT count(*) FROM jabclnd_failures()), 24::bigint,
+	'the monitoring role reads a count for every failure condition');
+SELECT throws_ok('SELECT * FROM jabclnd_worker_metrics()', '42501',
+	'permission denied for function jabclnd_worker_metrics',
+	'the monitoring role cannot call jabclnd_worker_metrics() directly');
+RESET ROLE;
+
+-- The worker's role deletes expired rows of both queues (retention, 1.2) and
+-- nothing else at table level (its UPDATEs on xmpp_tx_queue are per column).
+SELECT table_privs_are('xmpp_tx_queue', current_setting('jabclnd.role'), ARRAY['DELETE', 'SELECT']::name[]);
+SELECT table_privs_are('xmpp_rx_queue', current_setting('jabclnd.role'), ARRAY['DELETE', 'INSERT']::name[]);
 
 SELECT * FROM finish();
 ROLLBACK;
