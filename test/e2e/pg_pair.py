@@ -12,6 +12,8 @@ replication) and starts on the standby only when it is promoted.
     pair.add_standby()                # pg_basebackup -R, started, streaming
     pair.make_synchronous()           # synchronous_standby_names = 'standby'
     ...
+    pair.primary.stop("immediate"); pair.standby.promote()
+    pair.rejoin(pair.primary, pair.standby)   # pg_rewind the old primary, a standby again
     pair.stop()                       # every process of both nodes, also after a crash
 
 Every process started here is stopped by stop(): pg_ctl by data dir (fast,
@@ -86,6 +88,11 @@ logging_collector = off
 log_line_prefix = '%m [%p] %b '
 wal_level = replica
 max_wal_senders = 5
+# pg_rewind needs wal_log_hints (or data checksums) on the node it rewinds, and the WAL back
+# to the checkpoint before the fork: the end-of-recovery checkpoint of a crashed node would
+# recycle it.
+wal_log_hints = on
+wal_keep_size = '256MB'
 hot_standby = on
 shared_preload_libraries = 'jabclnd'
 jabclnd.database = 'jabclnd'
@@ -261,6 +268,24 @@ class Pair:
         wait_until("the standby synchronous", lambda: self.primary.scalar(
             "SELECT count(*) FROM pg_stat_replication WHERE application_name = %s "
             "AND sync_state = 'sync'", (STANDBY_NAME,)))
+
+    def rejoin(self, old, new_primary, name="rejoined"):
+        """The old primary, after a failover, back as a standby of new_primary: pg_rewind (its
+        timeline forked where new_primary was promoted), then started and streaming.
+
+        A CHECKPOINT on new_primary first: pg_rewind reads the source's timeline from its
+        control file, which only the first checkpoint after the promotion updates (before
+        it, pg_rewind finds the timelines equal and rewinds nothing). pg_rewind copies the
+        source's configuration files too: the node's own port and socket are set again."""
+        new_primary.sql("CHECKPOINT", dbname="postgres")
+        source = f"host={new_primary.dir} port={new_primary.port} user=postgres dbname=postgres"
+        as_postgres(os.path.join(PG_BIN, "pg_rewind"), "-D", old.data, "--source-server", source,
+                    "-R")
+        old.append_settings(old.settings(self.xmpp_ca) + f"cluster_name = '{name}'\n")
+        old.start()
+        wait_until(f"{old.name} streaming from {new_primary.name}", lambda: new_primary.scalar(
+            "SELECT count(*) FROM pg_stat_replication WHERE application_name = %s "
+            "AND state = 'streaming'", (name,)))
 
     def use_account(self, jid, password):
         """The one enabled account, written on the primary (the standby gets it by replication)."""
