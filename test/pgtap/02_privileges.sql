@@ -21,7 +21,7 @@ GRANT EXECUTE ON FUNCTION jabclnd_metrics(), jabclnd_failures() TO jabclnd_pgtap
 GRANT SELECT (room_jid, nick, enabled, create_room, history_max_stanzas, insert_timestamp),
 	INSERT, UPDATE, DELETE ON xmpp_rooms TO jabclnd_pgtap_app;
 
-SELECT plan(14 + 14 + 6 + 5 + 8 + 4 + 5 + 4 + 6 + 8 + 2);
+SELECT plan(14 + 14 + 6 + 5 + 8 + 4 + 5 + 4 + 6 + 6 + 8 + 2);
 
 -- PUBLIC ('public' is accepted by has_table_privilege, which pgTAP uses).
 SELECT table_privs_are('xmpp_accounts', 'public', ARRAY[]::name[]);
