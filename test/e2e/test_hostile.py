@@ -528,8 +528,9 @@ def test_the_worker_runs_as_its_own_role_with_only_the_grants_it_needs(online):
     assert grants == [("xmpp_accounts", "SELECT"), ("xmpp_presence", "DELETE"),
                       ("xmpp_presence", "INSERT"), ("xmpp_presence", "SELECT"),
                       ("xmpp_presence", "UPDATE"), ("xmpp_rooms", "SELECT"),
-                      ("xmpp_rx_queue", "INSERT"), ("xmpp_rx_set_aside", "INSERT"),
-                      ("xmpp_tx_queue", "SELECT")], grants
+                      ("xmpp_rx_queue", "DELETE"), ("xmpp_rx_queue", "INSERT"),
+                      ("xmpp_rx_set_aside", "INSERT"), ("xmpp_tx_queue", "DELETE"),
+                      ("xmpp_tx_queue", "SELECT")], grants  # DELETE: retention (1.2)
     columns = query(online, """
         SELECT table_name, privilege_type, string_agg(column_name, ',' ORDER BY column_name)
           FROM information_schema.column_privileges
