@@ -9,8 +9,7 @@ import uuid
 
 import pytest
 
-from worker_helpers import (connect, query, scalar, send, use_account, wait_for, wait_row_done,
-                            wait_state)
+from worker_helpers import (online_connection, query, scalar, send, wait_for, wait_row_done)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -21,10 +20,7 @@ BOT_NICK = "bot"
 @pytest.fixture(scope="module")
 def online():
     """The extension installed, bot@localhost enabled and logged in."""
-    conn = connect()
-    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
-    use_account(conn)
-    wait_state(conn, "online", timeout=30)
+    conn = online_connection()
     yield conn
     query(conn, "DELETE FROM xmpp_rooms")
     conn.close()

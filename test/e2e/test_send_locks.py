@@ -8,17 +8,14 @@ import time
 
 import pytest
 
-from worker_helpers import connect, query, scalar, tx_row, use_account, wait_row_done, wait_state
+from worker_helpers import (connect, online_connection, query, scalar, tx_row, wait_row_done)
 
 ALICE = "alice@localhost"
 
 
 @pytest.fixture
 def online():
-    conn = connect()
-    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
-    use_account(conn)
-    wait_state(conn, "online", timeout=30)
+    conn = online_connection()
     yield conn
     conn.close()
 

@@ -12,8 +12,8 @@ import time
 import psycopg2
 import pytest
 
-from worker_helpers import (BOT, connect, query, scalar, status, use_account, wait_for,
-                            wait_state, xmpp_control)
+from worker_helpers import (BOT, connect, online_connection, query, scalar, status, use_account,
+                            wait_for, wait_state, xmpp_control)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -58,10 +58,7 @@ def pg_ctl(*args):
 
 @pytest.fixture
 def online():
-    conn = connect()
-    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
-    use_account(conn)
-    wait_state(conn, "online", timeout=30)
+    conn = online_connection()
     conn.close()
     yield
     wait_online()

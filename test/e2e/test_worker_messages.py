@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from worker_helpers import (BOT, connect, query, scalar, send, status, tx_row, use_account,
-                            wait_for, wait_row_done, wait_state)
+from worker_helpers import (BOT, connect, online_connection, query, scalar, send, status, tx_row,
+                            wait_for, wait_row_done)
 
 ALICE = "alice@localhost"
 ALICE_PASSWORD = "alicepass"
@@ -19,10 +19,7 @@ ALICE_PASSWORD = "alicepass"
 @pytest.fixture(scope="module")
 def online():
     """The extension installed, bot@localhost enabled and logged in."""
-    conn = connect()
-    query(conn, "CREATE EXTENSION IF NOT EXISTS jabclnd")
-    use_account(conn)
-    wait_state(conn, "online", timeout=30)
+    conn = online_connection()
     yield conn
     conn.close()
 
